@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Create .venv with Python >= 3.12 and install drypowder with everything its tests need.
+# Idempotent: re-running only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  for cand in python3.12 python3.13 python3.14 python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then
+      command -v "$cand"; return 0
+    fi
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])' | sort -V -r); do
+      p="$(pyenv root)/versions/$v/bin/python3"
+      [ -x "$p" ] && { echo "$p"; return 0; }
+    done
+  fi
+  for p in "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do
+    [ -x "$p" ] && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+  PY="$(find_python)" || { echo "error: drypowder needs Python >= 3.12 (Mesa 3.4+); none found" >&2; exit 2; }
+  echo "creating .venv with $PY" >&2
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[viz,test,bench]"

@@ -1,0 +1,104 @@
+"""Balance sheets of every holder as arrays, the claims between them, and a cash ledger.
+
+Row i of every array is agent ``model.holders[i]``. Cash moves only through :meth:`Book.transfer`
+(between two holders, or a holder and the dry-powder pool) and :meth:`Book.external` (a documented
+source or sink outside the model: operating cash flow, capex spent, coupons to outside
+bondholders, ...). The ledger therefore proves cash conservation:
+
+    sum_i cash_i + W  =  initial cash + initial W + sum(sources) - sum(sinks)
+
+Internal claims (GPU loans from private-credit funds to neoclouds, fund shares held by sovereign
+funds) live in matrices so that a receivable and its payable are one number seen from both sides.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+
+class Book:
+    def __init__(self, n_holders: int, n_assets: int):
+        self.cash = np.zeros(n_holders)
+        self.units = np.zeros((n_holders, n_assets))       # market assets, in units (price 1 at t=0)
+        self.other_assets = np.zeros(n_holders)              # PP&E, loan books: book or model value, $bn
+        self.external_debt = np.zeros(n_holders)             # bonds, prime-broker and margin loans, facilities, $bn
+        # internal claims
+        self.gpu_loans = np.zeros((0, 0))                    # [lender, borrower] principal, $bn
+        self.fund_units = np.zeros((n_holders, n_holders))   # [investor, fund] units of fund shares
+        self.fund_units_outstanding = np.zeros(n_holders)    # per fund, all holders incl. outside investors
+        self.lender_rows = np.zeros(0, dtype=int)
+        self.borrower_rows = np.zeros(0, dtype=int)
+        # ledger of flows across the model's boundary, $bn
+        self.sources: dict[str, float] = defaultdict(float)
+        self.sinks: dict[str, float] = defaultdict(float)
+        self.initial_cash_total = 0.0
+
+    # ---------------------------------------------------------------- cash
+    def external(self, i: int | np.ndarray, amount, category: str) -> None:
+        """Cash from (amount > 0) or to (amount < 0) outside the model, recorded by category."""
+        amt = np.asarray(amount, dtype=float)
+        np.add.at(self.cash, i, amt)
+        total_in = float(np.clip(amt, 0, None).sum())
+        total_out = float(np.clip(-amt, 0, None).sum())
+        if total_in:
+            self.sources[category] += total_in
+        if total_out:
+            self.sinks[category] += total_out
+
+    def record(self, amount: float, category: str) -> None:
+        """A flow across the boundary that lands outside holders' cash (e.g. savings into the pool)."""
+        if amount > 0:
+            self.sources[category] += float(amount)
+        elif amount < 0:
+            self.sinks[category] += float(-amount)
+
+    def transfer(self, payer: int | np.ndarray, payee: int | np.ndarray, amount) -> None:
+        """Cash from one holder to another: creates and destroys nothing."""
+        payer, payee, amt = np.broadcast_arrays(np.asarray(payer), np.asarray(payee), np.asarray(amount, dtype=float))
+        np.subtract.at(self.cash, payer, amt)
+        np.add.at(self.cash, payee, amt)
+
+    # ---------------------------------------------------------------- claims
+    def loans_receivable(self) -> np.ndarray:
+        out = np.zeros(len(self.cash))
+        if self.gpu_loans.size:
+            np.add.at(out, self.lender_rows, self.gpu_loans.sum(axis=1))
+        return out
+
+    def loans_payable(self) -> np.ndarray:
+        out = np.zeros(len(self.cash))
+        if self.gpu_loans.size:
+            np.add.at(out, self.borrower_rows, self.gpu_loans.sum(axis=0))
+        return out
+
+    def nav_per_unit(self, nav: np.ndarray) -> np.ndarray:
+        return np.divide(nav, self.fund_units_outstanding, out=np.zeros_like(nav),
+                         where=self.fund_units_outstanding > 0)
+
+    # ---------------------------------------------------------------- statements
+    def equity(self, prices: np.ndarray, fund_nav: np.ndarray | None = None) -> np.ndarray:
+        """Equity of every holder at ``prices``; fund shares valued at ``fund_nav`` (NAV per fund row)."""
+        return self.total_assets(prices, fund_nav) - self.total_liabilities()
+
+    def market_value(self, prices: np.ndarray) -> np.ndarray:
+        return self.units @ prices
+
+    def fund_share_value(self, fund_nav: np.ndarray | None) -> np.ndarray:
+        if fund_nav is None or not self.fund_units_outstanding.any():
+            return np.zeros(len(self.cash))
+        return self.fund_units @ self.nav_per_unit(fund_nav)
+
+    def total_assets(self, prices: np.ndarray, fund_nav: np.ndarray | None = None) -> np.ndarray:
+        return (self.cash + self.market_value(prices) + self.other_assets + self.loans_receivable()
+                + self.fund_share_value(fund_nav))
+
+    def total_liabilities(self) -> np.ndarray:
+        return self.external_debt + self.loans_payable()
+
+    def cash_conservation_gap(self, pool_bn: float, initial_pool_bn: float) -> float:
+        """Left side minus right side of the conservation identity (0 up to rounding)."""
+        lhs = float(self.cash.sum()) + pool_bn
+        rhs = self.initial_cash_total + initial_pool_bn + sum(self.sources.values()) - sum(self.sinks.values())
+        return lhs - rhs

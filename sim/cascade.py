@@ -1,0 +1,567 @@
+"""The within-step cascade: forced sales travel from holder to holder, round by round.
+
+Round 0 carries the step's voluntary and crowding-out flows (outside holders rotating out of
+other assets to absorb unfunded issuance, a hyperscaler selling its own Treasuries, retail
+momentum buying and panic selling). Every later round (MODEL.md §6):
+
+1. checks every constraint at current prices, in priority order per holder
+   default liquidation > margin call > covenant breach > redemption > commitment;
+2. sums all orders per asset and clears each market once (:func:`sim.markets.clear`: exponential
+   impact against depth that shrinks as the pool drains, execution at the mid-point);
+3. settles: sellers are paid by the pool's idle cash while it lasts, then by outside buyers; the
+   proceeds repay margin debt, prepay GPU loans, pay redemptions and capital calls;
+4. declares defaults (a holder that cannot meet a constraint), liquidated in the next round and
+   settled along claims by the Eisenberg-Noe clearing vector.
+
+The loop stops when a round forces no sale, or after ``simulation.max_cascade_rounds``. Every
+sale is recorded in ``model.events`` (``events.parquet``): who, by which constraint, what, how
+much, and the price move that followed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.neocloud import cure_amounts, haircut, loan_to_value
+from agents.private_credit import redemption_request_share, software_book_value
+from sim.config import ASSETS
+from sim.constraints import maintenance_margins, margin_call_sales
+from sim.markets import clear, pecking_order_sale
+
+A = {name: k for k, name in enumerate(ASSETS)}
+EVENT_COLUMNS = ["step", "round", "agent_id", "agent_kind", "agent_name", "constraint", "asset", "units_sold",
+                 "value_bn", "price_return", "holders"]
+FORCED = ("margin_call", "covenant_breach", "redemption", "commitment", "default")
+PRIORITY = {"default": 5, "margin_call": 4, "covenant_breach": 3, "redemption": 2, "commitment": 1,
+            "crowding_out": 0, "momentum": 0, "panic": 0}
+MOST_LIQUID_FIRST = np.array([A["ust"], A["ig_bonds"], A["hyperscaler_equity"], A["ai_hardware"], A["saas"],
+                              A["crypto"], A["neocloud_equity"], A["used_gpu"]])
+
+
+class Cascade:
+    def __init__(self, model):
+        self.m = model
+        self.obligations: list[list] = []          # [payer row, payee row, $bn outstanding, kind]
+        self.queued: list[tuple[int, int, float, str]] = []
+        self.market_units = np.zeros(model.K)
+        self.to_liquidate: list[int] = []
+        self.requested_from_funds = np.zeros(len(model.holders))
+        self.liquidating: list[int] = []
+        self.due_now: dict[int, list] = {}
+        self.retail_label = "momentum"
+
+    # ------------------------------------------------------------------ inputs from the step
+    def begin_step(self) -> None:
+        self.queued = []
+        self.market_units = np.zeros(self.m.K)
+        self.m.step_fire_sales = 0.0
+        self.m.last_rounds = 0
+        for f in self.m.pc_funds:
+            if self.m.steps % 13 == 0:
+                f.gate_bound_this_quarter = False
+                f.paid_this_quarter = 0.0
+
+    def declare_default(self, agent, reason: str) -> None:
+        if agent.defaulted:
+            return
+        m = self.m
+        agent.defaulted = True
+        agent.default_step = int(m.steps) + 1
+        m.defaults_by_kind[agent.kind] += 1
+        self.to_liquidate.append(agent.row)
+        self._event(-1, agent, "default", "", 0.0, 0.0, 0.0, 1)
+        if agent.kind == "neocloud":   # the listed neocloud index loses this firm's share of the sector
+            units = m.book.units[m.rows["neocloud"], A["used_gpu"]]
+            share = units[agent.row - m.rows["neocloud"][0]] / max(units.sum(), 1e-12)
+            factor = np.ones(m.K)
+            factor[A["neocloud_equity"]] = 1.0 - 0.8 * share
+            m.apply_price_factor(factor)
+        if agent.kind == "ai_lab":       # contracts stop and undrawn commitments lapse
+            li = m.labs.index(agent)
+            m.contract_shares[li] = 0.0
+            m.commitments[:, li] = 0.0
+            self.obligations = [o for o in self.obligations if o[1] != agent.row]
+
+    def add_obligation(self, payer: int, payee: int, amount: float, kind: str) -> None:
+        if amount > 0:
+            self.obligations.append([payer, payee, amount, kind])
+
+    def queue_sale(self, row: int, asset: int, units: float, constraint: str) -> None:
+        self.queued.append((row, asset, units, constraint))
+
+    def crowding_out(self, value_by_asset: np.ndarray) -> None:
+        self.market_units = value_by_asset / self.m.prices
+
+    def request_redemptions(self, nav: np.ndarray) -> None:
+        """Quarter end: investors in private-credit and hedge funds ask for money back."""
+        m = self.m
+        hist = m.nav_history[-13] if len(m.nav_history) >= 13 else m.nav_history[0]
+        for funds, p in ((m.pc_funds, m.cfg.private_credit), (m.hedge_funds, m.cfg.hedge_funds)):
+            if not funds:
+                continue
+            rows = np.array([f.row for f in funds])
+            share = redemption_request_share(nav[rows], hist[rows], p.redemption_base_per_qtr, p.redemption_sensitivity)
+            for f, s, row in zip(funds, share, rows):
+                if f.defaulted or nav[row] <= 0:
+                    continue
+                f.redemption_queue.append((m.steps + p.redemption_lag_steps, -1, s * nav[row]))
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> None:
+        m = self.m
+        rounds = m.cfg.simulation.max_cascade_rounds
+        self._round(0, *self._round_zero_orders())
+        self._pay_obligations()
+        for r in range(1, rounds + 1):
+            orders, retail_orders, labels = self._constraint_orders(first=(r == 1))
+            if not orders.any() and not retail_orders.any():
+                if self.liquidating:
+                    self._settle_defaults(self.liquidating)
+                    self.liquidating = []
+                if self.due_now:
+                    self._pay_redemptions()
+                if not self.to_liquidate:
+                    break
+                continue
+            self._round(r, orders, retail_orders, labels)
+            self._pay_obligations()
+            m.last_rounds = r
+        m.max_rounds = max(m.max_rounds, m.last_rounds)
+        self._refresh_software_books()
+
+    def _round_zero_orders(self):
+        m = self.m
+        n = len(m.holders)
+        orders = np.zeros((n, m.K))
+        labels = np.array([""] * n, dtype=object)
+        for row, asset, units, constraint in self.queued:
+            orders[row, asset] += units
+            labels[row] = constraint
+        retail_orders = np.zeros_like(m.retail.units)
+        if m.retail.n:
+            r13 = np.log(m.prices / m.price_history[0]) if m.price_history else np.zeros(m.K)
+            buys = m.retail.momentum_purchases(r13, m.prices)
+            panic = m.retail.panic_sales(m.prices)
+            retail_orders = panic - buys
+            self.retail_label = "panic" if panic.sum() > 0 else "momentum"
+        return orders, retail_orders, labels
+
+    def _constraint_orders(self, first: bool):
+        """Orders forced this round: (N, K) units for institutions, (holders, K) for retail."""
+        m, b, p = self.m, self.m.book, self.m.prices
+        n = len(m.holders)
+        orders = np.zeros((n, m.K))
+        labels = np.array([""] * n, dtype=object)
+        self.proceeds_use: dict[int, str] = {}
+
+        def put(row: int, units: np.ndarray, label: str) -> None:
+            if units.sum() <= 1e-12 or PRIORITY[label] < PRIORITY.get(labels[row], -1):
+                return
+            orders[row] = np.minimum(units, b.units[row])
+            labels[row] = label
+
+        # default: liquidate everything the round after default
+        for row in self.to_liquidate:
+            put(row, b.units[row].copy(), "default")
+        self.liquidating = list(self.to_liquidate)
+        self.to_liquidate = []
+        vol = m.realised_vol()
+        # margin calls: hedge funds
+        hf = m.cfg.hedge_funds
+        rows = np.array([f.row for f in m.hedge_funds if not f.defaulted], dtype=int)
+        if len(rows):
+            mm = maintenance_margins(m.margin, vol, m.vol)
+            values = b.units[rows] * p
+            net_debt = np.maximum(b.external_debt[rows] - b.cash[rows], 0.0)
+            sales, closed = margin_call_sales(values, net_debt, mm, hf.leverage)
+            for row, s, c in zip(rows, sales, closed):
+                if c:
+                    self.declare_default(m.holders[row], "margin")
+                    self.to_liquidate.remove(row)
+                    put(row, b.units[row].copy(), "default")
+                    self.liquidating.append(row)
+                elif s > 0:
+                    total = b.units[row] @ p
+                    put(row, b.units[row] * (s / total), "margin_call")
+        # margin calls: retail accounts
+        retail_orders = np.zeros_like(m.retail.units)
+        if m.retail.n:
+            mm = maintenance_margins(m.margin, vol, m.vol)
+            sold, closed = m.retail.margin_sales(p, mm)
+            retail_orders = sold
+            if closed.any():
+                m.retail.closed |= closed
+                m.defaults_by_kind["retail"] += int(closed.sum())
+            self.retail_label = "margin_call"
+        # covenants: neoclouds
+        nc = m.cfg.neoclouds
+        if m.neoclouds:
+            price = p[A["used_gpu"]]
+            hc = haircut(price, 1.0, nc.haircut_slope)
+            ncr = m.rows["neocloud"]
+            loans = b.gpu_loans.sum(axis=0)
+            alive = np.array([not a.defaulted for a in m.neoclouds])
+            ltv = loan_to_value(loans, b.units[ncr, A["used_gpu"]], price, hc)
+            breach = alive & (ltv > nc.ltv_max)
+            if breach.any():
+                prepay, sell, cannot = cure_amounts(loans, b.units[ncr, A["used_gpu"]], np.maximum(b.cash[ncr], 0), price, hc, nc.ltv_max)
+                for j in np.nonzero(breach)[0]:
+                    agent = m.neoclouds[j]
+                    agent.covenant_breaches += 1
+                    if cannot[j]:
+                        self.declare_default(agent, "covenant")
+                        self.to_liquidate.remove(agent.row)
+                        put(agent.row, b.units[agent.row].copy(), "default")
+                        self.liquidating.append(agent.row)
+                        continue
+                    if prepay[j] > 0:
+                        self._prepay_loan(j, prepay[j])
+                        self._event(0, agent, "covenant_breach", "cash", 0.0, prepay[j], 0.0, 1)
+                    if sell[j] > 0:
+                        units = np.zeros(m.K)
+                        units[A["used_gpu"]] = sell[j]
+                        put(agent.row, units, "covenant_breach")
+        # redemptions due (once a step)
+        if first:
+            self._redemption_orders(put)
+        # commitments: sovereigns short of cash sell by conviction
+        self._commitment_orders(put)
+        return orders, retail_orders, labels
+
+    def _redemption_orders(self, put) -> None:
+        m, b, p = self.m, self.m.book, self.m.prices
+        nav = m.fund_nav()
+        self.due_now: dict[int, list] = {}
+        for f in [*m.pc_funds, *m.hedge_funds]:
+            if f.defaulted or not f.redemption_queue:
+                continue
+            due = [q for q in f.redemption_queue if q[0] <= m.steps]
+            if not due:
+                continue
+            amount = sum(q[2] for q in due)
+            if f.kind == "private_credit":
+                gate = m.cfg.private_credit.gate_per_qtr * max(nav[f.row], 0.0) - f.paid_this_quarter
+                if amount > gate + 1e-9:
+                    f.gate_bound_this_quarter = True
+                amount = min(amount, max(gate, 0.0))
+                need = amount - max(b.cash[f.row], 0.0)
+                if need > 0:  # most liquid first: Treasuries, then IG bonds
+                    order = np.array([A["ust"], A["ig_bonds"]])
+                    units = pecking_order_sale(b.units[f.row][None, :], p, np.array([need]), order)[0]
+                    put(f.row, units, "redemption")
+            else:
+                lev = max(f.target_leverage, 1.0)
+                need = amount * lev - max(b.cash[f.row], 0.0)
+                if need > 0:
+                    total = b.units[f.row] @ p
+                    put(f.row, b.units[f.row] * min(need / max(total, 1e-12), 1.0), "redemption")
+            self.due_now[f.row] = [due, amount]
+
+    def _commitment_orders(self, put) -> None:
+        m, b, p = self.m, self.m.book, self.m.prices
+        owed = np.zeros(len(m.holders))
+        for payer, payee, amount, kind in self.obligations:
+            owed[payer] += amount
+        order = m.cfg.sovereigns.conviction_order
+        nav_unit = b.nav_per_unit(m.fund_nav())
+        for sov in m.sovereigns:
+            r = sov.row
+            need = owed[r] - max(b.cash[r], 0.0) - self.requested_from_funds[r]
+            if need <= 1e-9:
+                continue
+            units = np.zeros(m.K)
+            for item in order:
+                if need <= 1e-9:
+                    break
+                if item in A:
+                    k = A[item]
+                    take = min(need, b.units[r, k] * p[k])
+                    units[k] += take / p[k] if p[k] > 0 else 0.0
+                    need -= take
+                else:  # redeem from funds: queued at the fund, paid after its lag
+                    funds = m.hedge_funds if item == "hedge_fund_shares" else m.pc_funds
+                    lag = (m.cfg.hedge_funds if item == "hedge_fund_shares" else m.cfg.private_credit).redemption_lag_steps
+                    for f in funds:
+                        if need <= 1e-9 or f.defaulted:
+                            continue
+                        value = b.fund_units[r, f.row] * nav_unit[f.row] - self._queued_by(f, r)
+                        take = min(need, max(value, 0.0))
+                        if take > 0:
+                            f.redemption_queue.append((m.steps + lag, r, take))
+                            self.requested_from_funds[r] += take
+                            need -= take
+            put(r, units, "commitment")
+
+    @staticmethod
+    def _queued_by(fund, investor_row: int) -> float:
+        return sum(q[2] for q in fund.redemption_queue if q[1] == investor_row)
+
+    # ------------------------------------------------------------------ one round
+    def _round(self, r: int, orders: np.ndarray, retail_orders: np.ndarray, labels: np.ndarray) -> None:
+        m, b = self.m, self.m.book
+        ret_row = m.retail.row
+        total = orders.sum(axis=0) + retail_orders.sum(axis=0) + (self.market_units if r == 0 else 0.0)
+        if r == 0:
+            market = self.market_units
+            self.market_units = np.zeros(m.K)
+        else:
+            market = np.zeros(m.K)
+        depth = m.depth * m.pool.depth_multiplier()
+        clearing = clear(m.prices, total, m.prices / depth, law="exponential")
+        m.apply_price_factor(clearing.new_prices / clearing.old_prices)
+        px = clearing.execution_prices
+        ret = clearing.returns
+        # institutions
+        proceeds = orders @ px
+        b.units -= orders
+        self._settle_cash(np.arange(len(m.holders)), proceeds)
+        # retail accounts
+        if retail_orders.any():
+            pr = retail_orders @ px
+            m.retail.units -= retail_orders
+            self._settle_retail(pr)
+            if self.retail_label == "margin_call":
+                repay = np.minimum(np.maximum(pr, 0.0), m.retail.debt)
+                m.retail.debt -= repay
+                m.retail.cash -= repay
+                b.record(-repay.sum(), "margin_debt_repaid")
+                self._close_retail_accounts()
+            m._sync_retail()
+        # uses of proceeds
+        for row in np.nonzero(proceeds > 0)[0]:
+            label = labels[row]
+            if label == "margin_call":
+                repay = min(proceeds[row], b.external_debt[row])
+                b.external_debt[row] -= repay
+                b.external(row, -repay, "margin_debt_repaid")
+            elif label == "covenant_breach":
+                j = row - m.rows["neocloud"][0]
+                self._prepay_loan(j, proceeds[row])
+        if r > 0 and self.liquidating:
+            self._settle_defaults(self.liquidating)
+            self.liquidating = []
+        if r > 0 and self.due_now:
+            self._pay_redemptions()
+        # record
+        for row in np.nonzero(orders.any(axis=1))[0]:
+            agent = m.holders[row]
+            for k in np.nonzero(orders[row])[0]:
+                self._event(r, agent, labels[row], ASSETS[k], orders[row, k], orders[row, k] * px[k], ret[k], 1)
+        if retail_orders.any():
+            n_holders = int((np.abs(retail_orders).sum(axis=1) > 0).sum())
+            for k in np.nonzero(retail_orders.any(axis=0))[0]:
+                units = retail_orders[:, k].sum()
+                self._event(r, m.retail, self.retail_label, ASSETS[k], units, units * px[k], ret[k], n_holders)
+        if r == 0:
+            for k in np.nonzero(market)[0]:
+                self._event(0, None, "crowding_out", ASSETS[k], market[k], market[k] * px[k], ret[k], 0)
+
+    def _settle_cash(self, rows: np.ndarray, proceeds: np.ndarray) -> None:
+        """Sellers paid from the pool while it lasts, then by outside buyers; buyers pay the pool."""
+        m, b = self.m, self.m.book
+        sells = np.maximum(proceeds, 0.0)
+        buys = np.maximum(-proceeds, 0.0)
+        from_pool = m.pool.take(sells.sum() * m.cfg.dry_powder.fire_sale_pool_share)
+        outside = sells.sum() - from_pool
+        b.cash[rows] += sells
+        if outside > 0:
+            b.record(outside, "outside_buyers")
+        if buys.sum() > 0:
+            b.cash[rows] -= buys
+            m.pool.add(buys.sum())
+
+    def _close_retail_accounts(self) -> None:
+        """Closed-out margin accounts: cash goes to the broker, the unpaid rest is the broker's loss."""
+        m = self.m
+        pop = m.retail
+        closed = pop.closed & (pop.debt > 0)
+        if not closed.any():
+            return
+        to_broker = np.minimum(pop.cash[closed], pop.debt[closed])
+        loss = pop.debt[closed] - to_broker
+        pop.cash[closed] -= to_broker
+        pop.debt[closed] = 0.0
+        m.book.record(-to_broker.sum(), "margin_debt_repaid")
+        m.outside_losses += float(loss.sum())
+
+    def _settle_retail(self, proceeds: np.ndarray) -> None:
+        m, b = self.m, self.m.book
+        sells = np.maximum(proceeds, 0.0)
+        buys = np.maximum(-proceeds, 0.0)
+        from_pool = m.pool.take(sells.sum() * m.cfg.dry_powder.fire_sale_pool_share)
+        if sells.sum() - from_pool > 0:
+            b.record(sells.sum() - from_pool, "outside_buyers")
+        m.retail.cash += sells - buys
+        m.pool.add(buys.sum())
+
+    def _prepay_loan(self, j: int, amount: float) -> None:
+        """Neocloud j prepays its GPU loans pro rata to its lenders."""
+        m, b = self.m, self.m.book
+        loans = b.gpu_loans[:, j]
+        amount = min(amount, loans.sum(), max(b.cash[m.neoclouds[j].row], 0.0))
+        if amount <= 0:
+            return
+        split = loans / loans.sum()
+        b.transfer(m.neoclouds[j].row, b.lender_rows, amount * split)
+        b.gpu_loans[:, j] -= amount * split
+
+    def _pay_obligations(self) -> None:
+        """Capital calls are paid from cash as far as it goes."""
+        b = self.m.book
+        for ob in self.obligations:
+            payer, payee, amount, kind = ob
+            pay = min(amount, max(b.cash[payer], 0.0))
+            if pay > 0:
+                b.transfer(payer, payee, pay)
+                ob[2] -= pay
+                if kind == "commitment":
+                    self.m.holders[payer].calls_paid_bn += pay
+        self.obligations = [o for o in self.obligations if o[2] > 1e-9]
+        owed = {}
+        for o in self.obligations:
+            owed[o[0]] = owed.get(o[0], 0.0) + o[2]
+        for sov in self.m.sovereigns:
+            sov.unmet_calls_bn = owed.get(sov.row, 0.0)
+            if sov.unmet_calls_bn <= 1e-9:
+                self.requested_from_funds[sov.row] = 0.0
+
+    def _pay_redemptions(self) -> None:
+        m, b = self.m, self.m.book
+        nav = m.fund_nav()
+        nav_unit = b.nav_per_unit(nav)
+        for row, (due, amount) in self.due_now.items():
+            fund = m.holders[row]
+            pay_total = min(amount, max(b.cash[row], 0.0))
+            if fund.kind == "hedge_fund":   # keep leverage: repay (L-1) per unit redeemed
+                lev = max(fund.target_leverage, 1.0)
+                pay_total = min(amount, max(b.cash[row], 0.0) / lev)
+                repay = min(pay_total * (lev - 1.0), b.external_debt[row])
+                b.external_debt[row] -= repay
+                b.external(row, -repay, "margin_debt_repaid")
+            if pay_total <= 0 or amount <= 0:
+                continue
+            scale = pay_total / amount
+            remaining = []
+            for q in fund.redemption_queue:
+                if q in due:
+                    value = q[2] * scale
+                    units = value / nav_unit[row] if nav_unit[row] > 0 else 0.0
+                    units = min(units, b.fund_units_outstanding[row])
+                    if q[1] >= 0:
+                        units = min(units, b.fund_units[q[1], row])
+                        b.fund_units[q[1], row] -= units
+                        b.transfer(row, q[1], value)
+                        self.requested_from_funds[q[1]] = max(self.requested_from_funds[q[1]] - value, 0.0)
+                    else:
+                        b.external(row, -value, "redemptions_paid")
+                    b.fund_units_outstanding[row] -= units
+                    if scale < 1.0 - 1e-9:
+                        remaining.append((q[0], q[1], q[2] - value))
+                else:
+                    remaining.append(q)
+            fund.redemption_queue = remaining
+            if fund.kind == "private_credit":
+                fund.paid_this_quarter += pay_total
+        self.due_now = {}
+
+    # ------------------------------------------------------------------ defaults along claims
+    def _settle_defaults(self, rows: list[int]) -> None:
+        """Eisenberg-Noe settlement of defaulted holders once their liquid assets are sold."""
+        from sim.contagion import clearing_vector
+        m, b = self.m, self.m.book
+        n = len(m.holders)
+        out = n                      # the outside creditors node
+        L = np.zeros((n + 1, n + 1))
+        if b.gpu_loans.size:
+            for j, brow in enumerate(b.borrower_rows):
+                L[brow, b.lender_rows] = b.gpu_loans[:, j]
+        L[:n, out] = b.external_debt
+        nav = m.fund_nav()
+        external = np.zeros(n + 1)
+        external[:n] = np.maximum(b.cash, 0) + b.units @ m.prices + b.other_assets + b.fund_share_value(nav)
+        external[out] = 0.0
+        p = clearing_vector(L, external)
+        owed = L.sum(axis=1)
+        defaulted_rows = [r for r in rows if m.holders[r].defaulted]
+        for r in defaulted_rows:
+            agent = m.holders[r]
+            pay = min(p[r], owed[r])
+            if owed[r] > 0:
+                shares = L[r] / owed[r]
+                paid_in_kind = min(pay, b.other_assets[r])   # loan books pass to creditors at model value
+                b.other_assets[r] -= paid_in_kind
+                cash_pay = min(pay - paid_in_kind, max(b.cash[r], 0.0))
+                internal = shares[:n] * cash_pay
+                b.transfer(r, np.arange(n), internal)
+                if shares[out] > 0:
+                    b.external(r, -shares[out] * cash_pay, "paid_to_outside_creditors")
+                loss = owed[r] - (paid_in_kind + cash_pay)
+                internal_loss = shares[:n] * loss
+                m.credit_losses += float(internal_loss.sum())
+                m.outside_losses += float(shares[out] * loss)
+                for cr in np.nonzero(internal_loss > 1e-12)[0]:
+                    m.losses_by_kind[m.holders[cr].kind] += float(internal_loss[cr])
+            # extinguish the defaulted holder's obligations
+            if agent.kind == "neocloud":
+                b.gpu_loans[:, r - m.rows["neocloud"][0]] = 0.0
+            if agent.kind == "private_credit" and b.gpu_loans.size:   # its loans pass to outside creditors
+                i = r - m.rows["private_credit"][0]
+                b.gpu_loans[i] = 0.0
+                agent.software_principal_bn = agent.other_loans_bn = 0.0
+            b.external_debt[r] = 0.0
+            # what is left belongs to the defaulted holder's owners (fund investors, shareholders)
+            if b.cash[r] > 0 and b.fund_units_outstanding[r] > 0:
+                holders = b.fund_units[:, r]
+                share = holders / b.fund_units_outstanding[r]
+                b.transfer(r, np.arange(n), share * b.cash[r])
+                b.external(r, -b.cash[r], "residual_to_outside_investors")
+            b.fund_units[:, r] = 0.0
+            b.fund_units_outstanding[r] = 0.0
+            agent.redemption_queue = [] if hasattr(agent, "redemption_queue") else None
+        # lenders whose NAV went negative default in turn (next round)
+        nav = m.fund_nav()
+        for f in m.pc_funds:
+            if not f.defaulted and nav[f.row] < 0:
+                self.declare_default(f, "insolvent")
+
+    def _refresh_software_books(self) -> None:
+        m, b = self.m, self.m.book
+        pc = m.cfg.private_credit
+        saas = m.prices[A["saas"]]
+        for f in m.pc_funds:
+            if not f.defaulted:
+                b.other_assets[f.row] = software_book_value(f.software_principal_bn, saas, pc.software_pd_slope,
+                                                            pc.software_lgd) + f.other_loans_bn
+        nav = m.fund_nav()
+        for f in m.pc_funds:
+            if not f.defaulted and nav[f.row] < 0:
+                self.declare_default(f, "insolvent")
+        if m.steps % 13 == 12:
+            for f in m.pc_funds:
+                f.gated_quarters = f.gated_quarters + 1 if f.gate_bound_this_quarter else 0
+                m.gate_streak_max = max(m.gate_streak_max, f.gated_quarters)
+
+    # ------------------------------------------------------------------ records
+    def max_ltv(self) -> float:
+        m = self.m
+        if not m.neoclouds:
+            return 0.0
+        price = m.prices[A["used_gpu"]]
+        hc = haircut(price, 1.0, m.cfg.neoclouds.haircut_slope)
+        alive = np.array([not a.defaulted for a in m.neoclouds])
+        if not alive.any():
+            return 0.0
+        ltv = loan_to_value(m.book.gpu_loans.sum(axis=0), m.book.units[m.rows["neocloud"], A["used_gpu"]], price, hc)
+        return float(np.nanmax(np.where(alive, np.minimum(ltv, 10.0), 0.0)))
+
+    def _event(self, r, agent, constraint, asset, units, value, ret, holders) -> None:
+        m = self.m
+        if constraint in FORCED and value > 0 and asset != "cash":
+            m.step_fire_sales += value
+            m.fire_sale_volume += value
+        m.events.append({"step": int(m.steps), "round": int(r),
+                         "agent_id": int(agent.unique_id) if agent is not None else -1,
+                         "agent_kind": agent.kind if agent is not None else "market",
+                         "agent_name": agent.name if agent is not None else "Outside holders",
+                         "constraint": constraint, "asset": asset, "units_sold": float(units),
+                         "value_bn": float(value), "price_return": float(ret), "holders": int(holders)})

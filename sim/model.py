@@ -1,0 +1,766 @@
+"""DryPowderModel: AI capex financed out of a finite dry-powder pool (Mesa 3.5).
+
+One step is a week. Within a step, in order (MODEL.md §1):
+
+1. exogenous: AI revenue, GPU generations, the policy rate;
+2. cash flows: operating cash flow, compute contracts, rents, interest, amortisation;
+3. decisions: the quarterly capex game and funding waterfall, lab funding and capital calls,
+   neocloud GPU purchases, fund-raising, redemption requests, retail momentum;
+4. funding clears against the pool; the unabsorbed rest crowds out other assets;
+5. prices: discount rate, liquidity beta, drift, noise and events;
+6. the cascade: margin calls, covenants, redemptions, commitments and defaults, round by round;
+7. defaults settle along claims (Eisenberg-Noe);
+8. data collection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+from mesa.discrete_space import Network
+
+from agents.ai_lab import AILab
+from agents.central_bank import CentralBank
+from agents.hedge_fund import HedgeFund
+from agents.hyperscaler import Hyperscaler, capex_game
+from agents.neocloud import Neocloud
+from agents.private_credit import PrivateCreditFund, software_book_value
+from agents.retail import RetailPopulation
+from agents.sovereign import SovereignFund
+from sim.balance_sheets import Book
+from sim.cascade import Cascade
+from sim.config import ASSETS, Config, load_config
+from sim.constraints import realised_vol
+from sim.liquidity import WEEKS_PER_YEAR, DryPowderPool, absorb, signed_pressure
+from sim.network import agent_graph, claims_network
+
+A = {name: k for k, name in enumerate(ASSETS)}
+AGENT_KINDS = ("hyperscaler", "neocloud", "private_credit", "sovereign", "hedge_fund", "ai_lab", "retail")
+
+# Portfolio weights at t=0 (order of ASSETS). Sources and reasoning in MODEL.md §3.
+SOVEREIGN_WEIGHTS = np.array([0.27, 0.15, 0.25, 0.06, 0.08, 0.03, 0.01, 0.0])
+HEDGE_FUND_WEIGHTS = np.array([0.10, 0.15, 0.30, 0.20, 0.15, 0.10, 0.0, 0.0])
+PC_LIQUID_WEIGHTS = np.array([0.4, 0.6, 0, 0, 0, 0, 0, 0])
+
+
+class DryPowderModel(mesa.Model):
+    """The AI-capex liquidity cycle. ``DryPowderModel(config=None, rng=None, **overrides)``.
+
+    ``config``: a path, dict or :class:`sim.config.Config` (default: the baseline); ``rng``: seed
+    or generator (default: ``config.seed``); overrides as dotted keys, e.g.
+    ``DryPowderModel(**{"dry_powder.initial_bn": 800})``.
+    """
+
+    def __init__(self, config: "str | Path | dict | Config | None" = None, rng: Any = None, **overrides):
+        cfg = load_config(config, overrides)
+        super().__init__(rng=cfg.seed if rng is None else rng)
+        self.seed_used = int(cfg.seed) if rng is None else (int(rng) if isinstance(rng, (int, np.integer)) else None)
+        self.cfg = cfg
+        self.dt = 1.0 / WEEKS_PER_YEAR
+        self.horizon = cfg.simulation.steps
+        self.K = len(ASSETS)
+        self._asset_arrays()
+        self.prices = np.ones(self.K)
+        self.flow_log_price = np.zeros(self.K)      # drift, noise, impact, events: cumulative log
+        self.pool = DryPowderPool(cfg)
+        self.y0 = self.pool.coc.ust10y
+        self.s0 = self.pool.coc.ig_spread
+        self.ai_revenue0 = cfg.ai.revenue_bn_per_yr
+        self.ai_revenue = cfg.ai.revenue_bn_per_yr
+        self.rental_index = 1.0
+        self.generations = 0
+        self._build_agents()
+        self._build_book()
+        self.graph = agent_graph(self)
+        self.space = Network(self.graph, layout=None, random=self.random)
+        for agent in self.holders:
+            agent.cell = self.space[agent.unique_id]
+        self.cascade = Cascade(self)
+        self._init_tracking()
+        self.datacollector = mesa.DataCollector(model_reporters={
+            key: (lambda m, key=key: m.metrics[key]) for key in self.metrics})
+        self.datacollector.collect(self)
+        self._record_agents()
+
+    # ================================================================== construction
+    def _asset_arrays(self) -> None:
+        p = [self.cfg.assets[a] for a in ASSETS]
+        self.duration = np.array([x.duration for x in p])
+        self.margin = np.array([x.margin for x in p])
+        self.liquidity_beta = np.array([x.liquidity_beta for x in p])
+        self.spread_beta = np.array([x.spread_beta for x in p])
+        self.drift = np.array([x.drift for x in p])
+        self.vol = np.array([x.vol for x in p])
+        self.depth = np.array([x.depth_bn for x in p])
+        self.generation_beta = np.array([x.generation_beta for x in p])
+        self.capex_beta = np.array([x.capex_beta for x in p])
+        w = self.cfg.dry_powder.crowding_out_weights
+        cw = np.array([w.get(a, 0.0) for a in ASSETS])
+        self.crowding_weights = cw / cw.sum() if cw.sum() > 0 else cw
+
+    def _build_agents(self) -> None:
+        c = self.cfg
+        self.hyperscalers = [Hyperscaler(self, f) for f in c.hyperscalers.firms]
+        self.neoclouds = [Neocloud(self, f"Neocloud {i + 1}") for i in range(c.neoclouds.count)]
+        self.pc_funds = [PrivateCreditFund(self, f"Credit fund {i + 1}") for i in range(c.private_credit.count)]
+        self.sovereigns = [SovereignFund(self, f"Sovereign {i + 1}") for i in range(c.sovereigns.count)]
+        self.hedge_funds = [HedgeFund(self, f"Hedge fund {i + 1}", c.hedge_funds.leverage) for i in range(c.hedge_funds.count)]
+        self.labs = [AILab(self, lab) for lab in c.ai_labs.labs]
+        self.retail = RetailPopulation(self, c.retail, self.rng)
+        self.central_bank = CentralBank(self, c.central_bank)
+        self.holders = [*self.hyperscalers, *self.neoclouds, *self.pc_funds, *self.sovereigns, *self.hedge_funds,
+                        *self.labs, self.retail]
+        for row, agent in enumerate(self.holders):
+            agent.row = row
+        self.kind_of_row = np.array([a.kind for a in self.holders])
+        rows = lambda group: np.array([a.row for a in group], dtype=int)  # noqa: E731
+        self.rows = {"hyperscaler": rows(self.hyperscalers), "neocloud": rows(self.neoclouds),
+                     "private_credit": rows(self.pc_funds), "sovereign": rows(self.sovereigns),
+                     "hedge_fund": rows(self.hedge_funds), "ai_lab": rows(self.labs),
+                     "retail": np.array([self.retail.row])}
+
+    def _sizes(self, n: int, total: float) -> np.ndarray:
+        """Heterogeneous sizes that sum to ``total``: a function of the seed (lognormal, sigma 0.6)."""
+        if n == 0:
+            return np.zeros(0)
+        w = self.rng.lognormal(0.0, 0.6, n)
+        return total * w / w.sum()
+
+    def _build_book(self) -> None:
+        c = self.cfg
+        n = len(self.holders)
+        b = self.book = Book(n, self.K)
+        # hyperscalers
+        for h in self.hyperscalers:
+            f = h.firm
+            b.cash[h.row] = f.cash_bn
+            b.units[h.row, A["ust"]] = f.ust_bn
+            b.external_debt[h.row] = f.debt_bn
+            b.other_assets[h.row] = 4.0 * f.ocf_bn          # PP&E and other operating assets at book
+        self.coupon_rate = np.full(n, 0.04)
+        self.capex_stock = np.zeros(n)
+        # neoclouds: GPU fleets financed by private-credit loans
+        nc = c.neoclouds
+        fleet = self._sizes(nc.count, nc.gpu_value_bn)
+        b.units[self.rows["neocloud"], A["used_gpu"]] = fleet
+        b.cash[self.rows["neocloud"]] = self._sizes(nc.count, nc.cash_bn) if nc.count else 0.0
+        # private-credit funds
+        pc = c.private_credit
+        nav = self._sizes(pc.count, pc.nav_bn)
+        gross = nav * (1.0 + pc.fund_leverage)
+        b.lender_rows = self.rows["private_credit"]
+        b.borrower_rows = self.rows["neocloud"]
+        b.gpu_loans = np.zeros((pc.count, nc.count))
+        if pc.count and nc.count:
+            for j in range(nc.count):   # each neocloud borrows from 1-3 funds, chosen by size
+                k = int(self.rng.integers(1, min(3, pc.count) + 1))
+                lenders = self.rng.choice(pc.count, size=k, replace=False, p=gross / gross.sum())
+                split = self.rng.dirichlet(np.ones(k))
+                b.gpu_loans[lenders, j] = nc.advance_rate * fleet[j] * split
+        self.loan_origination = b.gpu_loans.sum(axis=0).copy()
+        pc_rows = self.rows["private_credit"]
+        for i, fund in enumerate(self.pc_funds):
+            r = fund.row
+            liquid = pc.liquid_share * gross[i]
+            b.cash[r] = 0.2 * liquid
+            b.units[r] += 0.8 * liquid * PC_LIQUID_WEIGHTS
+            fund.software_principal_bn = pc.software_loan_share * gross[i]
+            gpu = b.gpu_loans[i].sum()
+            fund.other_loans_bn = max(gross[i] - liquid - fund.software_principal_bn - gpu, 0.0)
+            b.other_assets[r] = fund.software_principal_bn + fund.other_loans_bn
+            b.external_debt[r] = pc.fund_leverage * nav[i]
+            b.fund_units_outstanding[r] = nav[i]
+        # hedge funds
+        hf = c.hedge_funds
+        hf_equity = self._sizes(hf.count, hf.equity_bn)
+        for i, fund in enumerate(self.hedge_funds):
+            r = fund.row
+            b.units[r] = hf_equity[i] * hf.leverage * HEDGE_FUND_WEIGHTS
+            b.external_debt[r] = hf_equity[i] * (hf.leverage - 1.0)
+            b.fund_units_outstanding[r] = hf_equity[i]
+        # sovereign funds: liquid portfolios, fund shares, commitments to labs
+        sv = c.sovereigns
+        aum = self._sizes(sv.count, sv.aum_bn)
+        total_hf_nav = hf_equity.sum()
+        for i, fund in enumerate(self.sovereigns):
+            r = fund.row
+            share = aum[i] / aum.sum() if sv.count else 0.0
+            b.cash[r] = sv.cash_share * aum[i]
+            hf_stake = min(sv.hedge_fund_share * aum[i], hf.sovereign_share * total_hf_nav * share)
+            if hf.count:
+                b.fund_units[r, self.rows["hedge_fund"]] = hf_stake * hf_equity / total_hf_nav
+            pc_stake = pc.sovereign_share * nav * share
+            if pc.count:
+                b.fund_units[r, pc_rows] = pc_stake
+            rest = aum[i] - b.cash[r] - hf_stake - pc_stake.sum()
+            b.units[r] = max(rest, 0.0) * SOVEREIGN_WEIGHTS / SOVEREIGN_WEIGHTS.sum()
+        sov_share = aum / aum.sum() if sv.count else np.zeros(0)
+        lab_share = np.array([lab.params.commitment_share for lab in self.labs])
+        self.commitments = sv.commitments_bn * np.outer(sov_share, lab_share)
+        # AI labs and their compute contracts
+        for lab in self.labs:
+            b.cash[lab.row] = lab.params.cash_bn
+        self._build_contracts()
+        # retail: the population agent keeps its own arrays; its row mirrors the totals
+        self._sync_retail()
+        b.initial_cash_total = self.total_cash()
+
+    def _build_contracts(self) -> None:
+        """Compute contracts: labs pay neoclouds (lab_revenue_share of neocloud rents) and the
+        hyperscalers with a ``lab_contract_share``; each lab spends in the same proportions."""
+        c = self.cfg
+        nc = c.neoclouds
+        lab_compute = sum(l.params.compute_bn_per_yr for l in self.labs)
+        fleet = self.book.units[self.rows["neocloud"], A["used_gpu"]]
+        neocloud_rent = fleet * nc.rent_yield * nc.utilisation
+        to_neoclouds = nc.lab_revenue_share * neocloud_rent
+        hs_share = np.array([h.firm.lab_contract_share for h in self.hyperscalers])
+        providers, shares = [], []
+        nc_total_share = min(to_neoclouds.sum() / lab_compute, 1.0) if lab_compute > 0 else 0.0
+        hs_total = hs_share.sum()
+        hs_scale = (1.0 - nc_total_share) / hs_total if hs_total > 0 else 0.0
+        for h, s in zip(self.hyperscalers, hs_share):
+            if s > 0:
+                providers.append(h)
+                shares.append(s * hs_scale)
+        nc_split = to_neoclouds / to_neoclouds.sum() if to_neoclouds.sum() > 0 else to_neoclouds
+        for agent, s in zip(self.neoclouds, nc_split):
+            providers.append(agent)
+            shares.append(nc_total_share * s if hs_total > 0 else s)
+        self.contract_providers = providers
+        shares = np.array(shares)
+        self.contract_shares = np.tile(shares / shares.sum() if shares.sum() > 0 else shares, (len(self.labs), 1))
+        self.contract_rows = np.array([p.row for p in providers], dtype=int)
+        # the part of neocloud rent not under lab contracts comes from other customers
+        self.neocloud_other_rent_share = 1.0 - nc.lab_revenue_share
+
+    def _init_tracking(self) -> None:
+        self.total_capex_planned = 0.0
+        self.total_capex_realized = 0.0
+        self.total_issuance = 0.0
+        self.nash_multiplier = np.ones(len(self.hyperscalers))
+        self.coop_multiplier = np.ones(len(self.hyperscalers))
+        self.log_returns: list[np.ndarray] = []
+        self.price_history = [self.prices.copy()]
+        self.nav_history = [self.fund_nav().copy()]
+        self.events: list[dict] = []
+        self.agent_rows: list[dict] = []
+        self.defaults_by_kind = {k: 0 for k in AGENT_KINDS}
+        self.step_fire_sales = 0.0
+        self.fire_sale_volume = 0.0
+        self.max_rounds = 0
+        self.last_rounds = 0
+        self.credit_losses = 0.0
+        self.losses_by_kind = {k: 0.0 for k in AGENT_KINDS}
+        self.outside_losses = 0.0
+        self.gate_streak_max = 0
+        self.step_shortfall = 0.0
+        self.step_absorbed = 0.0
+        self.step_demand = 0.0
+        self.step_capex_planned = 0.0
+        self.step_capex_realized = 0.0
+        self.exhausted_step: int | None = None
+        self.peak_ust10y = self.pool.coc.ust10y
+        self.metrics: dict[str, float] = {}
+        self._update_metrics()
+
+    # ================================================================== views
+    @property
+    def t_years(self) -> float:
+        return self.steps * self.dt
+
+    def total_cash(self) -> float:
+        return float(self.book.cash.sum() + self.retail.cash.sum())
+
+    def fund_nav(self) -> np.ndarray:
+        """NAV of every fund row (private credit, hedge funds); zero for non-funds."""
+        b = self.book
+        nav = np.zeros(len(self.holders))
+        for rows in (self.rows["private_credit"], self.rows["hedge_fund"]):
+            if len(rows):
+                nav[rows] = (b.cash[rows] + b.units[rows] @ self.prices + b.other_assets[rows]
+                             + b.loans_receivable()[rows] - b.external_debt[rows])
+        return nav
+
+    def total_assets(self) -> np.ndarray:
+        return self.book.total_assets(self.prices, self.fund_nav())
+
+    def equity(self) -> np.ndarray:
+        return self.book.equity(self.prices, self.fund_nav())
+
+    def cash_conservation_gap(self) -> float:
+        lhs = self.total_cash() + self.pool.level_bn
+        rhs = (self.book.initial_cash_total + self.pool.initial_bn + sum(self.book.sources.values())
+               - sum(self.book.sinks.values()))
+        return lhs - rhs
+
+    @property
+    def network(self):
+        """The claims network (networkx DiGraph), rebuilt from the current balance sheets."""
+        return claims_network(self)
+
+    def _sync_retail(self) -> None:
+        r = self.retail.row
+        self.book.units[r] = self.retail.aggregate_units()
+        self.book.external_debt[r] = self.retail.debt.sum()
+        self.book.cash[r] = 0.0   # retail cash lives in the population's arrays
+
+    # ================================================================== the step
+    def step(self) -> None:
+        self.cascade.begin_step()
+        self._exogenous()
+        self._cash_flows()
+        requests = self._decisions()
+        self._clear_funding(requests)
+        self._reprice()
+        self.cascade.run()
+        self._spend_capex()
+        self._end_of_step()
+
+    def run(self, steps: int | None = None, progress: bool = False) -> "DryPowderModel":
+        """Run ``steps`` weeks (default: to the horizon). Returns the model for chaining."""
+        n = self.horizon - self.steps if steps is None else int(steps)
+        it = range(max(n, 0))
+        if progress:
+            from tqdm import tqdm
+            it = tqdm(it, desc="weeks", unit="wk", leave=False)
+        for _ in it:
+            self.step()
+        return self
+
+    # ---------------------------------------------------------------- 1. exogenous
+    def _exogenous(self) -> None:
+        c = self.cfg
+        z = self.rng.standard_normal()
+        g, s = c.ai.revenue_growth, c.ai.revenue_vol
+        self.ai_revenue *= np.exp((g - 0.5 * s * s) * self.dt + s * np.sqrt(self.dt) * z)
+        self.generation_now = 0.0
+        hazard = c.gpu.generation_hazard_per_yr * self.dt
+        if self.steps in c.gpu.generation_steps or (hazard > 0 and self.rng.random() < hazard):
+            self.generations += 1
+            self.generation_now = c.gpu.generation_value_drop
+            self.rental_index *= max(0.0, 1.0 - c.gpu.rental_pass_through * c.gpu.generation_value_drop)
+        self.policy_rate = self.central_bank.policy_rate(self.t_years)
+
+    # ---------------------------------------------------------------- 2. cash flows
+    def _cash_flows(self) -> None:
+        c, b, dt, t = self.cfg, self.book, self.dt, self.t_years
+        # hyperscalers: operating cash flow, coupons, dividends
+        for h in self.hyperscalers:
+            ocf = h.operating_cash_flow_rate(t, c.hyperscalers.ocf_growth, c.ai.hyperscaler_margin,
+                                             self.ai_revenue, self.ai_revenue0)
+            b.external(h.row, max(ocf, 0.0) * dt, "operating_cash_flow")
+            self._pay_out(h.row, b.external_debt[h.row] * self.coupon_rate[h.row] * dt, "coupons_to_bondholders")
+            self._pay_out(h.row, h.firm.dividends_bn * dt, "shareholder_payouts")
+        # AI labs: revenue, compute contracts, other costs
+        for li, lab in enumerate(self.labs):
+            if lab.defaulted:
+                continue
+            b.external(lab.row, lab.revenue_rate(self.ai_revenue) * dt, "ai_revenue")
+            bill = lab.compute_rate(t) * dt
+            paid = min(bill, max(b.cash[lab.row], 0.0))
+            b.transfer(lab.row, self.contract_rows, paid * self.contract_shares[li])
+            self._pay_out(lab.row, c.ai_labs.other_cost_share * bill, "lab_operating_costs")
+            if paid < bill - 1e-9:
+                self.cascade.declare_default(lab, "payment")
+        # neoclouds: rents, opex, interest and amortisation to their lenders
+        nc = c.neoclouds
+        rows = self.rows["neocloud"]
+        if len(rows):
+            alive = ~np.array([a.defaulted for a in self.neoclouds])
+            fleet_value = b.units[rows, A["used_gpu"]] * self.prices[A["used_gpu"]]
+            capacity = b.units[rows, A["used_gpu"]]
+            rent = capacity * nc.rent_yield * self.rental_index * nc.utilisation * dt * alive
+            b.external(rows, rent * self.neocloud_other_rent_share, "gpu_rental_revenue")
+            b.external(rows, -np.minimum(nc.opex_share * rent, np.maximum(b.cash[rows], 0.0)), "operating_costs")
+            loans = b.gpu_loans
+            due_interest = loans * (nc.loan_rate_pct / 100) * dt
+            due_principal = np.minimum(loans, self.loan_origination[None, :] * loans
+                                       / np.maximum(loans.sum(axis=0), 1e-12)[None, :] / (nc.amortisation_years * WEEKS_PER_YEAR))
+            due = (due_interest + due_principal).sum(axis=0)
+            can = np.minimum(due, np.maximum(b.cash[rows], 0.0))
+            frac = np.divide(can, due, out=np.ones_like(due), where=due > 0)
+            lender_rows = b.lender_rows
+            for j, agent in enumerate(self.neoclouds):
+                if not alive[j] or due[j] <= 0:
+                    continue
+                b.transfer(agent.row, lender_rows, (due_interest[:, j] + due_principal[:, j]) * frac[j])
+                loans[:, j] -= due_principal[:, j] * frac[j]
+                if frac[j] < 1.0 - 1e-9:
+                    self.cascade.declare_default(agent, "payment")
+        # private-credit funds: income on loan books, facility interest
+        pc = c.private_credit
+        for fund in self.pc_funds:
+            if fund.defaulted:
+                continue
+            b.external(fund.row, (fund.software_principal_bn + fund.other_loans_bn) * pc.loan_yield_pct / 100 * dt,
+                       "loan_interest_received")
+            rate = self.pool.coc.ust10y + self.pool.coc.ig_spread + 0.02
+            self._pay_out(fund.row, b.external_debt[fund.row] * rate * dt, "facility_interest")
+        # hedge funds: prime-broker financing
+        for fund in self.hedge_funds:
+            if not fund.defaulted:
+                self._pay_out(fund.row, b.external_debt[fund.row] * (self.policy_rate + 0.005) * dt,
+                              "prime_broker_interest")
+        # retail: savings inflow
+        if self.retail.n:
+            inflow = self.cfg.retail.inflow_bn_per_yr * dt
+            self.retail.cash += inflow * self.retail.wealth_share
+            b.record(inflow, "retail_savings")
+
+    def _pay_out(self, row: int, amount: float, category: str) -> float:
+        """Pay ``amount`` to outside the model from cash, as far as cash goes; returns what was paid."""
+        paid = min(max(amount, 0.0), max(self.book.cash[row], 0.0))
+        if paid > 0:
+            self.book.external(row, -paid, category)
+        return paid
+
+    # ---------------------------------------------------------------- 3. decisions
+    def _decisions(self) -> list[tuple[int, float, bool, str]]:
+        """Returns funding requests (row, $bn, may crowd out other assets, channel)."""
+        c, b, dt, t = self.cfg, self.book, self.dt, self.t_years
+        requests: list[tuple[int, float, bool, str]] = []
+        hs = c.hyperscalers
+        if (self.steps - 1) % hs.decision_every_steps == 0:
+            self._play_capex_game()
+        self.step_capex_planned = 0.0
+        self.capex_due = np.zeros(len(self.holders))
+        for i, h in enumerate(self.hyperscalers):
+            plan = h.planned_capex_rate(t, hs.capex_growth) * dt
+            self.step_capex_planned += plan
+            capex = plan * h.capex_multiplier
+            self.capex_due[h.row] = capex
+            buybacks = 0.0 if h.buybacks_halted else h.firm.buybacks_bn * dt
+            floor = hs.cash_floor_share * h.firm.cash_bn
+            available = b.cash[h.row] - floor
+            if available < capex + buybacks:
+                h.buybacks_halted = True
+                buybacks = 0.0
+            elif h.buybacks_halted and available > capex + h.firm.buybacks_bn * dt + 0.25 * h.firm.cash_bn:
+                h.buybacks_halted = False
+            self._pay_out(h.row, buybacks, "shareholder_payouts")
+            need = capex - max(b.cash[h.row] - floor, 0.0)
+            if need > 0:
+                requests.append((h.row, need, True, "bonds"))
+        # AI labs: cash first, then capital calls on sovereign commitments, then venture rounds
+        for li, lab in enumerate(self.labs):
+            if lab.defaulted:
+                continue
+            burn = lab.compute_rate(t) * (1 + c.ai_labs.other_cost_share) - lab.revenue_rate(self.ai_revenue)
+            target = max(burn, 0.0) * 0.25       # keep a quarter of burn as cash
+            gap = target - b.cash[lab.row]
+            if gap <= 0:
+                continue
+            undrawn = self.commitments[:, li]
+            call = min(gap, undrawn.sum(), max(burn, 0.0) * dt * 4)
+            if call > 0:
+                split = undrawn / undrawn.sum()
+                for si, sov in enumerate(self.sovereigns):
+                    amount = call * split[si]
+                    self.commitments[si, li] -= amount
+                    self.cascade.add_obligation(sov.row, lab.row, amount, "commitment")
+                gap -= call
+            if gap > 0:
+                requests.append((lab.row, min(gap, c.ai_labs.venture_funding_bn_per_yr * dt), False, "venture"))
+        # neoclouds: growth GPUs, equity part from cash, loan part from their lenders
+        self._neocloud_growth(requests)
+        # private credit: fund-raising from the pool
+        pc = c.private_credit
+        nav = self.fund_nav()
+        if len(self.pc_funds) and pc.fundraising_bn_per_yr > 0:
+            pc_nav = nav[self.rows["private_credit"]]
+            w = np.maximum(pc_nav, 0) / max(np.maximum(pc_nav, 0).sum(), 1e-12)
+            for fund, wi in zip(self.pc_funds, w):
+                if not fund.defaulted and wi > 0:
+                    requests.append((fund.row, pc.fundraising_bn_per_yr * dt * wi, False, "fundraising"))
+        # quarterly redemption requests
+        if self.steps % 13 == 0:
+            self.cascade.request_redemptions(nav)
+        return requests
+
+    def _play_capex_game(self) -> None:
+        hs, c = self.cfg.hyperscalers, self.cfg
+        t = self.t_years
+        alive = [h for h in self.hyperscalers]
+        plan = np.array([h.planned_capex_rate(t, hs.capex_growth) for h in alive])
+        ocf = np.array([h.operating_cash_flow_rate(t, hs.ocf_growth, c.ai.hyperscaler_margin, self.ai_revenue,
+                                                   self.ai_revenue0) for h in alive])
+        payouts = np.array([h.firm.dividends_bn + h.firm.buybacks_bn for h in alive])
+        spare = np.array([max(self.book.cash[h.row] - hs.cash_floor_share * h.firm.cash_bn, 0.0) for h in alive])
+        coc = self.pool.coc
+        rate = np.full(len(alive), coc.ust10y + coc.ig_spread + hs.bond_coupon_spread_bp / 1e4)
+        penalty = hs.fcf_penalty * coc.ig_spread / self.s0
+        prize = hs.race_prize_multiple * self.ai_revenue
+        options = 1.0 + np.array(hs.capex_adjustments)
+        nash, coop = capex_game(plan, options, prize_bn=prize, financing_rate=rate, ocf=ocf, payouts=payouts,
+                                spare_cash=spare, burn_penalty=penalty, life_years=hs.gpu_life_years)
+        self.nash_multiplier, self.coop_multiplier = nash, coop
+        self.coop_plan_gap_bn = float(((nash - coop) * plan).sum())
+        for h, m in zip(alive, nash):
+            h.capex_multiplier = float(m)
+
+    def _neocloud_growth(self, requests: list) -> None:
+        c, b = self.cfg, self.book
+        nc = c.neoclouds
+        if not len(self.neoclouds) or nc.growth_capex_share <= 0:
+            return
+        p_gpu = self.prices[A["used_gpu"]]
+        self.neocloud_orders = np.zeros(len(self.neoclouds))
+        for j, agent in enumerate(self.neoclouds):
+            if agent.defaulted:
+                continue
+            fleet_value = b.units[agent.row, A["used_gpu"]] * p_gpu
+            cost = fleet_value * nc.growth_capex_share * self.dt
+            equity_part = (1.0 - nc.advance_rate) * cost
+            if cost <= 0 or b.cash[agent.row] < equity_part + 0.1 * fleet_value * self.dt * 13:
+                continue
+            lenders = np.nonzero(b.gpu_loans[:, j] > 0)[0]
+            if len(lenders) == 0:
+                continue
+            loan_part = nc.advance_rate * cost
+            split = b.gpu_loans[lenders, j] / b.gpu_loans[lenders, j].sum()
+            lend = np.minimum(loan_part * split, np.maximum(b.cash[b.lender_rows[lenders]] - 0.0, 0.0))
+            if lend.sum() <= 0:
+                continue
+            scale = lend.sum() / loan_part
+            b.transfer(b.lender_rows[lenders], agent.row, lend)
+            b.gpu_loans[lenders, j] += lend
+            self.loan_origination[j] += lend.sum()
+            spend = cost * scale
+            b.external(agent.row, -spend, "gpu_purchases")
+            b.units[agent.row, A["used_gpu"]] += spend / p_gpu
+
+    # ---------------------------------------------------------------- 4. funding
+    def _clear_funding(self, requests: list[tuple[int, float, bool, str]]) -> None:
+        c, b, pool = self.cfg, self.book, self.pool
+        dp = c.dry_powder
+        dt = self.dt
+        # inflows first: savings, recycled spending of last week, reserve purchases, rate-cut release
+        inflow = dp.savings_inflow_bn_per_yr * dt
+        inflow += dp.recycle_share * getattr(self, "step_capex_realized", 0.0)
+        rmp = c.central_bank.reserve_purchases_bn_per_month * 12 * dt * c.central_bank.reserve_purchases_pool_share
+        cut = max(c.central_bank.policy_rate_pct / 100 - self.policy_rate, 0.0) * 100
+        inflow += rmp + dp.rate_cut_release_bn_per_pct * cut * dt
+        pool.add(inflow)
+        b.record(inflow, "pool_inflows")
+        self.central_bank.reserve_purchases_bn += rmp
+        demand = np.array([r[1] for r in requests]) if requests else np.zeros(0)
+        absorbed, _ = absorb(demand, pool.level_bn)
+        pool.take(absorbed.sum())
+        self.step_demand = float(demand.sum())
+        self.step_absorbed = float(absorbed.sum())
+        shortfall_total = 0.0
+        backstop_bn = 0.0
+        crowd_out_bn = 0.0
+        for (row, amount, crowds_out, channel), got in zip(requests, absorbed):
+            b.cash[row] += got       # the pool's cash reaches the requester (pool already debited)
+            missing = amount - got
+            issued = got
+            if missing > 1e-12:
+                shortfall_total += missing
+                if crowds_out and c.central_bank.backstop:   # the central bank buys what the pool cannot
+                    b.external(row, missing, "central_bank_purchases")
+                    backstop_bn += missing
+                    issued += missing
+                elif crowds_out:        # own Treasuries first, then outside holders rotate out of other assets
+                    rest = missing - self._sell_own_treasuries(row, missing)
+                    if rest > 0:
+                        b.external(row, rest, "crowding_out_rotation")
+                        crowd_out_bn += rest
+                        issued += rest
+            if channel == "bonds":
+                self.total_issuance += issued
+                self._issue_debt(row, issued)
+            elif channel == "fundraising":
+                self._issue_fund_units(row, got)
+        self.step_shortfall = shortfall_total
+        self.cascade.crowding_out(crowd_out_bn * self.crowding_weights)
+        # backstop keeps depletion below its cap by buying duration from the pool's holders
+        if c.central_bank.backstop:
+            floor = (1.0 - c.central_bank.backstop_max_depletion) * pool.initial_bn
+            top_up = max(floor - pool.level_bn, 0.0)
+            pool.add(top_up)
+            b.record(top_up, "central_bank_purchases")
+            backstop_bn += top_up
+        self.central_bank.purchases_bn += backstop_bn
+        effective_shortfall = 0.0 if c.central_bank.backstop else shortfall_total
+        credit_share = self.credit_losses / max(self.initial_credit, 1e-9)
+        pool.update_cost_of_capital(self.policy_rate, effective_shortfall, min(credit_share, 1.0))
+    def _spend_capex(self) -> None:
+        """Capex is paid once funding (and any sale of own Treasuries) is in; what cannot be paid
+        is not spent: realised capex falls short of the plan."""
+        b = self.book
+        self.step_capex_realized = 0.0
+        for h in self.hyperscalers:
+            spend = min(self.capex_due[h.row], max(b.cash[h.row], 0.0))
+            b.external(h.row, -spend, "capex_spent")
+            b.other_assets[h.row] += spend
+            self.step_capex_realized += spend
+            # capex in place depreciates over the GPUs' economic life
+            b.other_assets[h.row] -= self.capex_stock[h.row] * self.dt / self.cfg.hyperscalers.gpu_life_years
+            self.capex_stock[h.row] += spend - self.capex_stock[h.row] * self.dt / self.cfg.hyperscalers.gpu_life_years
+        self.total_capex_planned += self.step_capex_planned
+        self.total_capex_realized += self.step_capex_realized
+
+    @property
+    def initial_credit(self) -> float:
+        if not hasattr(self, "_initial_credit"):
+            self._initial_credit = float(self.book.gpu_loans.sum() + sum(f.software_principal_bn for f in self.pc_funds)
+                                         + self.book.external_debt[self.rows["hedge_fund"]].sum())
+        return self._initial_credit
+
+    def _issue_debt(self, row: int, amount: float) -> None:
+        if amount <= 0:
+            return
+        b = self.book
+        rate = self.pool.coc.ust10y + self.pool.coc.ig_spread + self.cfg.hyperscalers.bond_coupon_spread_bp / 1e4
+        old = b.external_debt[row]
+        b.external_debt[row] = old + amount
+        self.coupon_rate[row] = (self.coupon_rate[row] * old + rate * amount) / (old + amount)
+
+    def _issue_fund_units(self, row: int, amount: float) -> None:
+        if amount <= 0:
+            return
+        nav = self.fund_nav()[row]
+        b = self.book
+        price = nav / b.fund_units_outstanding[row] if b.fund_units_outstanding[row] > 0 and nav > 0 else 1.0
+        b.fund_units_outstanding[row] += (amount) / price
+        # nav already includes the new cash (it was added before this call)
+
+    def _sell_own_treasuries(self, row: int, amount: float) -> float:
+        """A hyperscaler short of bond buyers sells its own Treasuries first: queued for round 0 of the
+        cascade; capex is paid after the cascade, from the proceeds."""
+        value = self.book.units[row, A["ust"]] * self.prices[A["ust"]]
+        take = min(amount, value)
+        if take > 0:
+            self.cascade.queue_sale(row, A["ust"], take / self.prices[A["ust"]], "crowding_out")
+        return take
+
+    # ---------------------------------------------------------------- 5. prices
+    def _reprice(self) -> None:
+        coc = self.pool.coc
+        dp = self.cfg.dry_powder
+        dr = (coc.ust10y - self.y0) + self.spread_beta * (coc.ig_spread - self.s0)
+        valuation = -np.log(np.maximum(1.0 + self.duration * dr, 0.25))
+        liquidity = -self.liquidity_beta * signed_pressure(self.pool.x, dp.gamma, dp.eps)
+        z = self.rng.standard_normal(self.K)
+        self.flow_log_price += (self.drift - 0.5 * self.vol ** 2) * self.dt + self.vol * np.sqrt(self.dt) * z
+        if self.generation_now:
+            self.flow_log_price += self.generation_beta * self.generation_now
+        # capex feeds the hardware makers' cash flows (and weighs on the spenders' FCF)
+        prev = getattr(self, "_last_capex_rate", None)
+        rate = self.step_capex_realized
+        if prev and prev > 0 and rate > 0:
+            self.flow_log_price += self.capex_beta * np.log(rate / prev)
+        self._last_capex_rate = rate
+        # used GPUs lose value as they age (economic depreciation)
+        self.flow_log_price[A["used_gpu"]] -= self.cfg.gpu.depreciation_per_yr * self.dt
+        self.prices = np.exp(self.flow_log_price + valuation + liquidity)
+
+    def apply_price_factor(self, factor: np.ndarray) -> None:
+        """Multiply prices by ``factor`` (a clearing or a jump), keeping the decomposition."""
+        self.flow_log_price += np.log(factor)
+        self.prices = self.prices * factor
+
+    # ---------------------------------------------------------------- 8. end of step
+    def _end_of_step(self) -> None:
+        prev = self.price_history[-1]
+        self.log_returns.append(np.log(self.prices / prev))
+        self.price_history.append(self.prices.copy())
+        self.nav_history.append(self.fund_nav().copy())
+        if len(self.price_history) > 30:
+            self.price_history.pop(0)
+            self.nav_history.pop(0)
+        window = self.cfg.hedge_funds.vol_window_weeks
+        if len(self.log_returns) > window:
+            self.log_returns.pop(0)
+        if self.exhausted_step is None and self.pool.level_bn <= 0.01 * max(self.pool.initial_bn, 1e-9):
+            self.exhausted_step = int(self.steps)
+        self.peak_ust10y = max(self.peak_ust10y, self.pool.coc.ust10y)
+        self._update_metrics()
+        self.datacollector.collect(self)
+        if self.steps % self.cfg.simulation.agent_report_every == 0 or self.steps == self.horizon:
+            self._record_agents()
+
+    def realised_vol(self) -> np.ndarray:
+        if not self.log_returns:
+            return np.zeros(self.K)
+        return realised_vol(np.array(self.log_returns))
+
+    def _update_metrics(self) -> None:
+        coc = self.pool.coc
+        m = {"step": int(self.steps), "t_years": self.t_years}
+        for k, a in enumerate(ASSETS):
+            m[f"price_{a}"] = float(self.prices[k])
+        m.update({
+            "ust10y_pct": coc.ust10y * 100,
+            "ig_spread_bp": coc.ig_spread * 1e4,
+            "term_premium_bp": coc.term_premium * 1e4,
+            "policy_rate_pct": coc.policy_rate * 100,
+            "dry_powder_bn": self.pool.level_bn,
+            "depletion": self.pool.x,
+            "funding_demand_bn": self.step_demand,
+            "funding_absorbed_bn": self.step_absorbed,
+            "funding_shortfall_bn": self.step_shortfall,
+            "capex_planned_bn": self.step_capex_planned,
+            "capex_realized_bn": self.step_capex_realized,
+            "capex_nash_multiplier": float(np.mean(self.nash_multiplier)) if len(self.nash_multiplier) else 1.0,
+            "capex_coop_multiplier": float(np.mean(self.coop_multiplier)) if len(self.coop_multiplier) else 1.0,
+            "ai_revenue_bn": self.ai_revenue,
+            "rental_index": self.rental_index,
+            "fire_sales_bn": self.step_fire_sales,
+            "cascade_rounds": self.last_rounds,
+            "defaults_total": sum(v for k, v in self.defaults_by_kind.items() if k != "retail"),
+            "retail_closeouts": self.defaults_by_kind["retail"],
+            "neocloud_defaults": self.defaults_by_kind["neocloud"],
+            "credit_losses_bn": self.credit_losses,
+            "cb_balance_sheet_change_bn": self.central_bank.purchases_bn,
+            "pc_gates_binding": int(sum(f.gate_bound_this_quarter for f in self.pc_funds)),
+            "neocloud_max_ltv": self.cascade.max_ltv() if hasattr(self, "cascade") else 0.0,
+        })
+        m.update(self.trinity())
+        self.metrics = m
+
+    def trinity(self) -> dict[str, float]:
+        """Impossible-trinity readout (MODEL.md §7), each in [0, 1]."""
+        race = self.total_capex_realized / self.total_capex_planned if self.total_capex_planned > 0 else 1.0
+        rise = max(self.peak_ust10y - self.y0, 0.0)
+        stability = float(np.clip(1.0 - rise / 0.02, 0.0, 1.0))
+        bought = self.central_bank.purchases_bn
+        independence = float(np.clip(1.0 - bought / max(self.total_issuance, 1e-9)
+                                     / self.cfg.central_bank.independence_reference_share, 0.0, 1.0)) if bought > 0 else 1.0
+        return {"trinity_compute_race": float(min(race, 1.5)), "trinity_bond_stability": stability,
+                "trinity_independence": independence}
+
+    def _record_agents(self) -> None:
+        assets = self.total_assets()
+        liabilities = self.book.total_liabilities()
+        equity = assets - liabilities
+        for a in self.holders:
+            r = a.row
+            cash = float(self.retail.cash.sum()) if a is self.retail else float(self.book.cash[r])
+            extra = cash if a is self.retail else 0.0
+            self.agent_rows.append({
+                "step": int(self.steps), "agent_id": int(a.unique_id), "kind": a.kind, "name": a.name,
+                "cash_bn": cash, "assets_bn": float(assets[r] + extra), "liabilities_bn": float(liabilities[r]),
+                "equity_bn": float(equity[r] + extra), "defaulted": bool(a.defaulted)})
+
+    # ================================================================== outputs
+    def model_frame(self):
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def agents_frame(self):
+        import pandas as pd
+        return pd.DataFrame(self.agent_rows)
+
+    def events_frame(self):
+        import pandas as pd
+        from sim.cascade import EVENT_COLUMNS
+        return pd.DataFrame(self.events, columns=EVENT_COLUMNS)
+
+    def summary(self) -> dict[str, Any]:
+        from sim.summary import summarize
+        return summarize(self)

@@ -1,0 +1,56 @@
+"""Per-run summary (``summary.json``): the figures users quote. Definitions in MODEL.md §8."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.config import ASSETS
+
+
+def max_drawdown(prices: np.ndarray) -> float:
+    """Largest fall from a running peak, as a fraction (0 = never fell)."""
+    peak = np.maximum.accumulate(prices)
+    return float(np.max(1.0 - prices / peak)) if len(prices) else 0.0
+
+
+def summarize(model) -> dict[str, Any]:
+    df = model.model_frame()
+    cfg = model.cfg
+    crisis_cfg = cfg.crisis
+    dd = {a: max_drawdown(df[f"price_{a}"].to_numpy()) for a in ASSETS}
+    peak_spread = float(df["ig_spread_bp"].max())
+    nc_share = model.defaults_by_kind["neocloud"] / max(len(model.neoclouds), 1) if model.neoclouds else 0.0
+    reasons = []
+    if peak_spread > crisis_cfg.ig_spread_bp:
+        reasons.append("ig_spread")
+    if nc_share > crisis_cfg.neocloud_default_share:
+        reasons.append("neocloud_defaults")
+    if model.gate_streak_max >= crisis_cfg.gate_quarters:
+        reasons.append("private_credit_gates")
+    trinity = model.trinity()
+    return {
+        "scenario": cfg.name,
+        "seed": model.seed_used,
+        "steps": int(model.steps),
+        "max_drawdown": dd,
+        "peak_ig_spread_bp": peak_spread,
+        "peak_ust10y_pct": float(df["ust10y_pct"].max()),
+        "dry_powder_min_bn": float(df["dry_powder_bn"].min()),
+        "dry_powder_exhausted_step": model.exhausted_step,
+        "defaults": dict(model.defaults_by_kind),
+        "fire_sale_volume_bn": float(model.fire_sale_volume),
+        "max_cascade_rounds": int(model.max_rounds),
+        "crisis": bool(reasons),
+        "crisis_reasons": reasons,
+        "capex_planned_bn": float(model.total_capex_planned),
+        "capex_realized_bn": float(model.total_capex_realized),
+        "cb_balance_sheet_change_bn": float(model.central_bank.purchases_bn),
+        "credit_losses_bn": float(model.credit_losses),
+        "outside_creditor_losses_bn": float(model.outside_losses),
+        "system_losses_bn": float(model.credit_losses + model.outside_losses),
+        "trinity": {k.removeprefix("trinity_"): v for k, v in trinity.items()},
+        "final_ai_revenue_bn": float(model.ai_revenue),
+        "gpu_generations": int(model.generations),
+    }
