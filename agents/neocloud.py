@@ -3,10 +3,12 @@
 Covenant (MODEL.md §6.2): loan L, fleet of u units of used-GPU capacity at price P,
 
     haircut(P) = slope * max(0, 1 - P / P_ref)
-    LTV        = L / (u * P * (1 - haircut))         breach when LTV > ltv_max
+    LTV        = L / (u * P * (1 - haircut))         breach when LTV > advance rate + headroom
 
-A breach is cured with cash, then by selling GPUs into the used-GPU market, else the neocloud
-defaults and its lenders seize and liquidate the fleet.
+A breach is cured with cash at once, then by selling GPUs into the used-GPU market, spread over a
+waiver period of ``cure_weeks``; a neocloud whose loan exceeds its fleet's market value (LTV > 1
+before haircut), or that could not cure even by selling the whole fleet, defaults and its lenders
+seize and liquidate the fleet.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def loan_to_value(loan: np.ndarray, units: np.ndarray, price: float, hc: float) 
 
 
 def cure_amounts(loan: np.ndarray, units: np.ndarray, cash: np.ndarray, price: float, hc: float,
-                 ltv_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 ltv_max: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How a breach is cured: (cash prepayment, GPU units to sell, cannot-cure mask).
 
     Prepaying c lowers L; selling s units at price P and prepaying with the proceeds lowers L by
@@ -49,7 +51,7 @@ def cure_amounts(loan: np.ndarray, units: np.ndarray, cash: np.ndarray, price: f
     excess = np.maximum(loan - tau * units * price, 0.0)
     prepay = np.minimum(cash, excess)
     still = excess - prepay
-    denom = price * (1.0 - tau)
-    sell = np.divide(still, denom, out=np.zeros_like(still), where=denom > 0) if denom > 0 else np.where(still > 0, np.inf, 0.0)
+    denom = np.broadcast_to(price * (1.0 - tau), still.shape)
+    sell = np.where(denom > 0, still / np.where(denom > 0, denom, 1.0), np.where(still > 0, np.inf, 0.0))
     cannot = sell > units + 1e-12
     return prepay, np.minimum(sell, units), cannot

@@ -38,6 +38,14 @@ class Book:
     # ---------------------------------------------------------------- cash
     def external(self, i: int | np.ndarray, amount, category: str) -> None:
         """Cash from (amount > 0) or to (amount < 0) outside the model, recorded by category."""
+        if np.ndim(i) == 0 and np.ndim(amount) == 0:     # the common scalar case, without array overhead
+            a = float(amount)
+            self.cash[i] += a
+            if a > 0:
+                self.sources[category] += a
+            elif a < 0:
+                self.sinks[category] -= a
+            return
         amt = np.asarray(amount, dtype=float)
         np.add.at(self.cash, i, amt)
         total_in = float(np.clip(amt, 0, None).sum())
@@ -56,6 +64,10 @@ class Book:
 
     def transfer(self, payer: int | np.ndarray, payee: int | np.ndarray, amount) -> None:
         """Cash from one holder to another: creates and destroys nothing."""
+        if np.ndim(payer) == 0 and np.ndim(payee) == 0 and np.ndim(amount) == 0:
+            self.cash[payer] -= amount
+            self.cash[payee] += amount
+            return
         payer, payee, amt = np.broadcast_arrays(np.asarray(payer), np.asarray(payee), np.asarray(amount, dtype=float))
         np.subtract.at(self.cash, payer, amt)
         np.add.at(self.cash, payee, amt)

@@ -30,10 +30,12 @@ from sim.markets import clear, pecking_order_sale
 
 A = {name: k for k, name in enumerate(ASSETS)}
 EVENT_COLUMNS = ["step", "round", "agent_id", "agent_kind", "agent_name", "constraint", "asset", "units_sold",
-                 "value_bn", "price_return", "holders"]
+                 "value_bn", "price_return", "holders", "detail"]
 FORCED = ("margin_call", "covenant_breach", "redemption", "commitment", "default")
 PRIORITY = {"default": 5, "margin_call": 4, "covenant_breach": 3, "redemption": 2, "commitment": 1,
             "crowding_out": 0, "momentum": 0, "panic": 0}
+#: Orders and claims below this ($1 thousand) are rounding noise, not economics.
+MATERIAL_BN = 1e-6
 MOST_LIQUID_FIRST = np.array([A["ust"], A["ig_bonds"], A["hyperscaler_equity"], A["ai_hardware"], A["saas"],
                               A["crypto"], A["neocloud_equity"], A["used_gpu"]])
 
@@ -49,6 +51,7 @@ class Cascade:
         self.liquidating: list[int] = []
         self.due_now: dict[int, list] = {}
         self.retail_label = "momentum"
+        self.round_now = 0
 
     # ------------------------------------------------------------------ inputs from the step
     def begin_step(self) -> None:
@@ -69,7 +72,7 @@ class Cascade:
         agent.default_step = int(m.steps) + 1
         m.defaults_by_kind[agent.kind] += 1
         self.to_liquidate.append(agent.row)
-        self._event(-1, agent, "default", "", 0.0, 0.0, 0.0, 1)
+        self._event(self.round_now, agent, "default", "", 0.0, 0.0, 0.0, 1, detail=reason)
         if agent.kind == "neocloud":   # the listed neocloud index loses this firm's share of the sector
             units = m.book.units[m.rows["neocloud"], A["used_gpu"]]
             share = units[agent.row - m.rows["neocloud"][0]] / max(units.sum(), 1e-12)
@@ -110,11 +113,13 @@ class Cascade:
     def run(self) -> None:
         m = self.m
         rounds = m.cfg.simulation.max_cascade_rounds
+        self.round_now = 0
         self._round(0, *self._round_zero_orders())
         self._pay_obligations()
         for r in range(1, rounds + 1):
+            self.round_now = r
             orders, retail_orders, labels = self._constraint_orders(first=(r == 1))
-            if not orders.any() and not retail_orders.any():
+            if not orders.any() and retail_orders is None:
                 if self.liquidating:
                     self._settle_defaults(self.liquidating)
                     self.liquidating = []
@@ -137,13 +142,17 @@ class Cascade:
         for row, asset, units, constraint in self.queued:
             orders[row, asset] += units
             labels[row] = constraint
-        retail_orders = np.zeros_like(m.retail.units)
+        retail_orders = None
         if m.retail.n:
             r13 = np.log(m.prices / m.price_history[0]) if m.price_history else np.zeros(m.K)
             buys = m.retail.momentum_purchases(r13, m.prices)
             panic = m.retail.panic_sales(m.prices)
-            retail_orders = panic - buys
-            self.retail_label = "panic" if panic.sum() > 0 else "momentum"
+            self.retail_label = "round0"
+            self.retail_split = {"panic": panic}
+            retail_orders = panic if panic.any() else None
+            if buys is not None:
+                retail_orders = panic - buys
+                self.retail_split["momentum"] = -buys
         return orders, retail_orders, labels
 
     def _constraint_orders(self, first: bool):
@@ -155,7 +164,7 @@ class Cascade:
         self.proceeds_use: dict[int, str] = {}
 
         def put(row: int, units: np.ndarray, label: str) -> None:
-            if units.sum() <= 1e-12 or PRIORITY[label] < PRIORITY.get(labels[row], -1):
+            if units @ p <= MATERIAL_BN or PRIORITY[label] < PRIORITY.get(labels[row], -1):
                 return
             orders[row] = np.minimum(units, b.units[row])
             labels[row] = label
@@ -184,27 +193,30 @@ class Cascade:
                     total = b.units[row] @ p
                     put(row, b.units[row] * (s / total), "margin_call")
         # margin calls: retail accounts
-        retail_orders = np.zeros_like(m.retail.units)
+        retail_orders = None
         if m.retail.n:
             mm = maintenance_margins(m.margin, vol, m.vol)
             sold, closed = m.retail.margin_sales(p, mm)
-            retail_orders = sold
+            retail_orders = sold if sold is not None and sold.any() else None
             if closed.any():
                 m.retail.closed |= closed
                 m.defaults_by_kind["retail"] += int(closed.sum())
             self.retail_label = "margin_call"
-        # covenants: neoclouds
+        # covenants: neoclouds, tested once a step (lenders act weekly, not within the day)
         nc = m.cfg.neoclouds
-        if m.neoclouds:
+        if m.neoclouds and first:
             price = p[A["used_gpu"]]
             hc = haircut(price, 1.0, nc.haircut_slope)
             ncr = m.rows["neocloud"]
             loans = b.gpu_loans.sum(axis=0)
             alive = np.array([not a.defaulted for a in m.neoclouds])
             ltv = loan_to_value(loans, b.units[ncr, A["used_gpu"]], price, hc)
-            breach = alive & (ltv > nc.ltv_max)
+            breach = alive & (ltv > m.covenant_ltv)
+            underwater = alive & (loan_to_value(loans, b.units[ncr, A["used_gpu"]], price, 0.0) > 1.0)
             if breach.any():
-                prepay, sell, cannot = cure_amounts(loans, b.units[ncr, A["used_gpu"]], np.maximum(b.cash[ncr], 0), price, hc, nc.ltv_max)
+                prepay, sell, cannot = cure_amounts(loans, b.units[ncr, A["used_gpu"]], np.maximum(b.cash[ncr], 0), price, hc, m.covenant_ltv)
+                cannot = cannot | underwater
+                sell = sell / nc.cure_weeks     # the breach is cured over the waiver period
                 for j in np.nonzero(breach)[0]:
                     agent = m.neoclouds[j]
                     agent.covenant_breaches += 1
@@ -216,7 +228,7 @@ class Cascade:
                         continue
                     if prepay[j] > 0:
                         self._prepay_loan(j, prepay[j])
-                        self._event(0, agent, "covenant_breach", "cash", 0.0, prepay[j], 0.0, 1)
+                        self._event(self.round_now, agent, "covenant_breach", "cash", 0.0, prepay[j], 0.0, 1, detail="prepaid from cash")
                     if sell[j] > 0:
                         units = np.zeros(m.K)
                         units[A["used_gpu"]] = sell[j]
@@ -297,10 +309,12 @@ class Cascade:
         return sum(q[2] for q in fund.redemption_queue if q[1] == investor_row)
 
     # ------------------------------------------------------------------ one round
-    def _round(self, r: int, orders: np.ndarray, retail_orders: np.ndarray, labels: np.ndarray) -> None:
+    def _round(self, r: int, orders: np.ndarray, retail_orders: np.ndarray | None, labels: np.ndarray) -> None:
         m, b = self.m, self.m.book
         ret_row = m.retail.row
-        total = orders.sum(axis=0) + retail_orders.sum(axis=0) + (self.market_units if r == 0 else 0.0)
+        total = orders.sum(axis=0) + (self.market_units if r == 0 else 0.0)
+        if retail_orders is not None:
+            total = total + retail_orders.sum(axis=0)
         if r == 0:
             market = self.market_units
             self.market_units = np.zeros(m.K)
@@ -316,10 +330,10 @@ class Cascade:
         b.units -= orders
         self._settle_cash(np.arange(len(m.holders)), proceeds)
         # retail accounts
-        if retail_orders.any():
+        if retail_orders is not None:
             pr = retail_orders @ px
             m.retail.units -= retail_orders
-            self._settle_retail(pr)
+            self._settle_retail(pr, forced=(self.retail_label == "margin_call"))
             if self.retail_label == "margin_call":
                 repay = np.minimum(np.maximum(pr, 0.0), m.retail.debt)
                 m.retail.debt -= repay
@@ -347,11 +361,15 @@ class Cascade:
             agent = m.holders[row]
             for k in np.nonzero(orders[row])[0]:
                 self._event(r, agent, labels[row], ASSETS[k], orders[row, k], orders[row, k] * px[k], ret[k], 1)
-        if retail_orders.any():
-            n_holders = int((np.abs(retail_orders).sum(axis=1) > 0).sum())
-            for k in np.nonzero(retail_orders.any(axis=0))[0]:
-                units = retail_orders[:, k].sum()
-                self._event(r, m.retail, self.retail_label, ASSETS[k], units, units * px[k], ret[k], n_holders)
+        if retail_orders is not None:
+            books = self.retail_split if self.retail_label == "round0" else {self.retail_label: retail_orders}
+            for label, book in books.items():
+                n_holders = int((np.abs(book).sum(axis=1) > 0).sum())
+                if book is None:
+                    continue
+                for k in np.nonzero(book.any(axis=0))[0]:
+                    units = book[:, k].sum()
+                    self._event(r, m.retail, label, ASSETS[k], units, units * px[k], ret[k], n_holders)
         if r == 0:
             for k in np.nonzero(market)[0]:
                 self._event(0, None, "crowding_out", ASSETS[k], market[k], market[k] * px[k], ret[k], 0)
@@ -384,15 +402,18 @@ class Cascade:
         m.book.record(-to_broker.sum(), "margin_debt_repaid")
         m.outside_losses += float(loss.sum())
 
-    def _settle_retail(self, proceeds: np.ndarray) -> None:
+    def _settle_retail(self, proceeds: np.ndarray, forced: bool) -> None:
+        """Forced retail sales (margin calls) are bought like any forced sale; voluntary retail trades
+        (momentum, panic) are with other outside investors' brokerage cash and leave the pool as is."""
         m, b = self.m, self.m.book
-        sells = np.maximum(proceeds, 0.0)
-        buys = np.maximum(-proceeds, 0.0)
-        from_pool = m.pool.take(sells.sum() * m.cfg.dry_powder.fire_sale_pool_share)
-        if sells.sum() - from_pool > 0:
+        if forced:
+            sells = np.maximum(proceeds, 0.0)
+            from_pool = m.pool.take(sells.sum() * m.cfg.dry_powder.fire_sale_pool_share)
             b.record(sells.sum() - from_pool, "outside_buyers")
-        m.retail.cash += sells - buys
-        m.pool.add(buys.sum())
+            m.retail.cash += sells
+        else:
+            m.retail.cash += proceeds
+            b.record(float(proceeds.sum()), "retail_trades_with_outside_investors")
 
     def _prepay_loan(self, j: int, amount: float) -> None:
         """Neocloud j prepays its GPU loans pro rata to its lenders."""
@@ -416,7 +437,7 @@ class Cascade:
                 ob[2] -= pay
                 if kind == "commitment":
                     self.m.holders[payer].calls_paid_bn += pay
-        self.obligations = [o for o in self.obligations if o[2] > 1e-9]
+        self.obligations = [o for o in self.obligations if o[2] > MATERIAL_BN]
         owed = {}
         for o in self.obligations:
             owed[o[0]] = owed.get(o[0], 0.0) + o[2]
@@ -432,10 +453,9 @@ class Cascade:
         for row, (due, amount) in self.due_now.items():
             fund = m.holders[row]
             pay_total = min(amount, max(b.cash[row], 0.0))
-            if fund.kind == "hedge_fund":   # keep leverage: repay (L-1) per unit redeemed
+            if fund.kind == "hedge_fund":   # keep leverage: the rest of the sale repays (L-1) per unit redeemed
                 lev = max(fund.target_leverage, 1.0)
-                pay_total = min(amount, max(b.cash[row], 0.0) / lev)
-                repay = min(pay_total * (lev - 1.0), b.external_debt[row])
+                repay = min(pay_total * (lev - 1.0), b.external_debt[row], max(b.cash[row] - pay_total, 0.0))
                 b.external_debt[row] -= repay
                 b.external(row, -repay, "margin_debt_repaid")
             if pay_total <= 0 or amount <= 0:
@@ -455,7 +475,7 @@ class Cascade:
                     else:
                         b.external(row, -value, "redemptions_paid")
                     b.fund_units_outstanding[row] -= units
-                    if scale < 1.0 - 1e-9:
+                    if q[2] - value > MATERIAL_BN:
                         remaining.append((q[0], q[1], q[2] - value))
                 else:
                     remaining.append(q)
@@ -554,7 +574,7 @@ class Cascade:
         ltv = loan_to_value(m.book.gpu_loans.sum(axis=0), m.book.units[m.rows["neocloud"], A["used_gpu"]], price, hc)
         return float(np.nanmax(np.where(alive, np.minimum(ltv, 10.0), 0.0)))
 
-    def _event(self, r, agent, constraint, asset, units, value, ret, holders) -> None:
+    def _event(self, r, agent, constraint, asset, units, value, ret, holders, detail: str = "") -> None:
         m = self.m
         if constraint in FORCED and value > 0 and asset != "cash":
             m.step_fire_sales += value
@@ -564,4 +584,5 @@ class Cascade:
                          "agent_kind": agent.kind if agent is not None else "market",
                          "agent_name": agent.name if agent is not None else "Outside holders",
                          "constraint": constraint, "asset": asset, "units_sold": float(units),
-                         "value_bn": float(value), "price_return": float(ret), "holders": int(holders)})
+                         "value_bn": float(value), "price_return": float(ret), "holders": int(holders),
+                         "detail": detail})

@@ -48,7 +48,7 @@ class DryPowderConfig(_Strict):
     initial_bn: float = Field(1200.0, ge=0, description="idle investable cash at t=0, $bn")
     savings_inflow_bn_per_yr: float = Field(150.0, ge=0, description="new savings into the pool, $bn/yr")
     recycle_share: float = Field(0.1, ge=0, le=1, description="share of capex spending that returns as savings")
-    rate_cut_release_bn_per_pct: float = Field(200.0, ge=0, description="cash released per 1pp of cumulative cuts, $bn/yr")
+    rate_cut_release_bn_per_pct: float = Field(100.0, ge=0, description="cash released per 1pp of cumulative cuts, $bn/yr")
     gamma: float = Field(2.0, gt=0, description="convexity exponent of the cost of capital in depletion")
     eps: float = Field(0.05, gt=0, description="keeps the depletion pressure finite at exhaustion")
     depth_loss_at_exhaustion: float = Field(0.6, ge=0, lt=1, description="share of market depth lost when the pool is empty")
@@ -132,7 +132,7 @@ class HyperscalerConfig(_Strict):
     capex_growth: float = Field(0.25, ge=-0.9, le=3, description="planned capex growth per year after 2026")
     firms: tuple[HyperscalerFirm, ...] = Field(default_factory=_default_firms, min_length=1)
     ocf_growth: float = Field(0.08, ge=-1, le=1, description="growth of non-AI operating cash flow per year")
-    cash_floor_share: float = Field(0.5, ge=0, le=1, description="cash kept as a floor, share of initial cash")
+    cash_floor_share: float = Field(0.7, ge=0, le=1, description="cash kept as a floor, share of initial cash")
     decision_every_steps: int = Field(13, ge=1, description="capex is re-decided once a quarter")
     capex_adjustments: tuple[float, ...] = Field((-0.3, -0.15, 0.0, 0.15), min_length=1,
                                                  description="strategy set: change of capex rate per decision")
@@ -146,25 +146,27 @@ class NeocloudConfig(_Strict):
     count: int = Field(12, ge=0, le=20000)
     gpu_value_bn: float = Field(90.0, ge=0, description="GPU fleet of all neoclouds at t=0, $bn")
     cash_bn: float = Field(10.0, ge=0, description="cash of all neoclouds at t=0, $bn")
-    advance_rate: float = Field(0.65, ge=0, lt=1, description="loan / fleet value at origination (private credit 55-65%)")
-    ltv_max: float = Field(0.85, gt=0, le=1.5, description="covenant: loan / haircut collateral value at most")
-    haircut_slope: float = Field(0.5, ge=0, le=1, description="haircut widening per unit fall of the used-GPU price")
+    advance_rate: float = Field(0.65, ge=0, lt=1, description="mean loan / fleet value at origination (private credit 55-65%)")
+    advance_rate_spread: float = Field(0.12, ge=0, lt=0.5, description="advance rates drawn uniformly within +/- this of the mean (banks 50%, specialists 80%)")
+    covenant_headroom: float = Field(0.2, gt=0, le=1, description="covenant LTV = advance rate at origination + this (at most 0.98)")
+    cure_weeks: int = Field(4, ge=1, le=52, description="a breach is cured over this many weeks (waiver period)")
+    haircut_slope: float = Field(0.25, ge=0, le=1, description="haircut widening per unit fall of the used-GPU price")
     rent_yield: float = Field(0.45, ge=0, description="rental revenue per $ of fleet value at t=0, per yr")
     utilisation: float = Field(0.85, ge=0, le=1)
     opex_share: float = Field(0.35, ge=0, le=1, description="operating cost as share of rental revenue")
     loan_rate_pct: float = Field(11.0, ge=0, le=50, description="coupon on GPU-backed loans, %")
-    amortisation_years: float = Field(4.0, gt=0, description="GPU loans amortise straight-line over this life")
+    amortisation_years: float = Field(3.5, gt=0, description="GPU loans amortise straight-line over this life")
     growth_capex_share: float = Field(0.3, ge=0, le=3, description="new GPUs bought per yr, share of fleet, loan-funded at the advance rate")
     lab_revenue_share: float = Field(0.5, ge=0, le=1, description="share of neocloud revenue under AI-lab compute contracts")
     equity_stake_share: float = Field(0.1, ge=0, le=1, description="share of neocloud_equity float held by the model's holders")
 
 
 class GPUConfig(_Strict):
-    generation_value_drop: float = Field(0.35, ge=0, lt=1, description="used-GPU value and rental rate drop on a new generation")
+    generation_value_drop: float = Field(0.2, ge=0, lt=1, description="used-GPU value and rental rate drop on a new generation")
     generation_steps: tuple[int, ...] = Field((40,), description="steps at which a generation ships (Rubin ~ late 2026)")
     generation_hazard_per_yr: float = Field(0.0, ge=0, le=52, description="extra random generations per yr")
     rental_pass_through: float = Field(1.0, ge=0, le=2, description="rental-rate drop as a multiple of the value drop")
-    depreciation_per_yr: float = Field(0.25, ge=0, lt=5, description="economic depreciation of used GPUs, log per yr")
+    depreciation_per_yr: float = Field(0.15, ge=0, lt=5, description="economic depreciation of used GPUs, log per yr")
 
 
 class PrivateCreditConfig(_Strict):
@@ -181,7 +183,7 @@ class PrivateCreditConfig(_Strict):
     gate_per_qtr: float = Field(0.05, ge=0, le=1, description="redemptions paid at most, share of NAV per quarter")
     redemption_lag_steps: int = Field(4, ge=0, le=52, description="weeks between request and payment")
     sovereign_share: float = Field(0.15, ge=0, le=1, description="share of fund shares held by sovereign funds")
-    fundraising_bn_per_yr: float = Field(150.0, ge=0, description="new commitments sought from the pool, $bn/yr")
+    fundraising_bn_per_yr: float = Field(200.0, ge=0, description="new commitments sought from the pool, $bn/yr")
 
 
 class SovereignConfig(_Strict):
@@ -200,9 +202,9 @@ class HedgeFundConfig(_Strict):
     count: int = Field(20, ge=0, le=20000)
     equity_bn: float = Field(500.0, ge=0, description="capital of the modelled funds, $bn")
     leverage: float = Field(2.9, ge=1, le=100, description="gross assets / equity (prime-broker gross leverage)")
-    vol_window_weeks: int = Field(8, ge=2, le=104)
-    redemption_base_per_qtr: float = Field(0.02, ge=0, le=1)
-    redemption_sensitivity: float = Field(2.0, ge=0)
+    vol_window_weeks: int = Field(13, ge=2, le=104, description="window of realised volatility for margins, weeks")
+    redemption_base_per_qtr: float = Field(0.01, ge=0, le=1, description="requests with no losses, share of NAV per quarter")
+    redemption_sensitivity: float = Field(0.5, ge=0, description="extra requests per unit of NAV loss over the last quarter")
     redemption_lag_steps: int = Field(4, ge=0, le=52)
     sovereign_share: float = Field(0.2, ge=0, le=1, description="share of HF capital from sovereign funds")
 
@@ -213,10 +215,10 @@ class RetailConfig(_Strict):
     cash_share: float = Field(0.1, ge=0, le=1)
     margin_share: float = Field(0.15, ge=0, le=1, description="share of holders trading on margin")
     margin_leverage: float = Field(1.8, ge=1, le=50, description="assets / equity of margin accounts")
-    momentum_sensitivity: float = Field(1.0, ge=0, description="share of cash put to work per unit of 13-week return")
+    momentum_sensitivity: float = Field(0.5, ge=0, description="share of cash put to work per unit of 13-week return")
     panic_drawdown: float = Field(0.25, ge=0, le=1, description="drawdown from peak that triggers panic selling")
-    panic_sale_share: float = Field(0.05, ge=0, le=1, description="share of holdings sold per week in panic")
-    inflow_bn_per_yr: float = Field(300.0, ge=0, description="retail inflows drawn from the pool when chasing gains, $bn/yr")
+    panic_sale_share: float = Field(0.2, ge=0, le=1, description="share of holdings sold when a holder panics")
+    inflow_bn_per_yr: float = Field(300.0, ge=0, description="retail savings into brokerage cash, $bn/yr (2025 retail inflows ~$308bn)")
 
 
 class AILab(_Strict):
@@ -266,12 +268,18 @@ def _default_assets() -> dict[str, AssetParams]:
         "saas": A(duration=25.0, margin=0.30, liquidity_beta=0.015, spread_beta=1.0, drift=0.0,
                   vol=0.30, depth_bn=600),
         "crypto": A(duration=25.0, margin=0.50, liquidity_beta=0.035, spread_beta=1.0, drift=0.0,
-                    vol=0.60, depth_bn=300),
+                    vol=0.60, depth_bn=500),
         "neocloud_equity": A(duration=15.0, margin=0.50, liquidity_beta=0.02, spread_beta=2.0, drift=0.0,
-                             vol=0.70, depth_bn=25, generation_beta=-1.2),
+                             vol=0.70, depth_bn=40, generation_beta=-1.2),
         "used_gpu": A(duration=2.0, margin=0.50, liquidity_beta=0.005, spread_beta=1.0, drift=0.0,
-                      vol=0.10, depth_bn=40, generation_beta=-1.0),
+                      vol=0.10, depth_bn=150, generation_beta=-1.0),
     }
+
+
+class PowerConfig(_Strict):
+    enabled: bool = Field(False, description="grid interconnection caps how fast capex becomes working capacity")
+    deployable_growth: float = Field(0.15, ge=-0.9, le=3, description="growth of deployable capex per yr (grid queues of 3-5 yrs)")
+    revenue_elasticity: float = Field(1.0, ge=0, le=5, description="AI revenue growth lost per unit share of capex that cannot be powered")
 
 
 class CrisisConfig(_Strict):
@@ -300,6 +308,7 @@ class Config(_Strict):
     retail: RetailConfig = RetailConfig()
     ai_labs: AILabConfig = AILabConfig()
     assets: dict[str, AssetParams] = Field(default_factory=_default_assets)
+    power: PowerConfig = PowerConfig()
     crisis: CrisisConfig = CrisisConfig()
 
     @model_validator(mode="after")

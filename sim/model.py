@@ -121,6 +121,7 @@ class DryPowderModel(mesa.Model):
                      "private_credit": rows(self.pc_funds), "sovereign": rows(self.sovereigns),
                      "hedge_fund": rows(self.hedge_funds), "ai_lab": rows(self.labs),
                      "retail": np.array([self.retail.row])}
+        self.fund_rows = np.concatenate([self.rows["private_credit"], self.rows["hedge_fund"]])
 
     def _sizes(self, n: int, total: float) -> np.ndarray:
         """Heterogeneous sizes that sum to ``total``: a function of the seed (lognormal, sigma 0.6)."""
@@ -154,13 +155,16 @@ class DryPowderModel(mesa.Model):
         b.lender_rows = self.rows["private_credit"]
         b.borrower_rows = self.rows["neocloud"]
         b.gpu_loans = np.zeros((pc.count, nc.count))
+        advance = np.clip(nc.advance_rate + self.rng.uniform(-1, 1, nc.count) * nc.advance_rate_spread, 0.0, 0.95)
         if pc.count and nc.count:
             for j in range(nc.count):   # each neocloud borrows from 1-3 funds, chosen by size
                 k = int(self.rng.integers(1, min(3, pc.count) + 1))
                 lenders = self.rng.choice(pc.count, size=k, replace=False, p=gross / gross.sum())
                 split = self.rng.dirichlet(np.ones(k))
-                b.gpu_loans[lenders, j] = nc.advance_rate * fleet[j] * split
+                b.gpu_loans[lenders, j] = advance[j] * fleet[j] * split
         self.loan_origination = b.gpu_loans.sum(axis=0).copy()
+        self.advance_rate = advance
+        self.covenant_ltv = np.minimum(advance + nc.covenant_headroom, 0.98)
         pc_rows = self.rows["private_credit"]
         for i, fund in enumerate(self.pc_funds):
             r = fund.row
@@ -279,10 +283,10 @@ class DryPowderModel(mesa.Model):
         """NAV of every fund row (private credit, hedge funds); zero for non-funds."""
         b = self.book
         nav = np.zeros(len(self.holders))
-        for rows in (self.rows["private_credit"], self.rows["hedge_fund"]):
-            if len(rows):
-                nav[rows] = (b.cash[rows] + b.units[rows] @ self.prices + b.other_assets[rows]
-                             + b.loans_receivable()[rows] - b.external_debt[rows])
+        rows = self.fund_rows
+        nav[rows] = b.cash[rows] + b.units[rows] @ self.prices + b.other_assets[rows] - b.external_debt[rows]
+        if b.gpu_loans.size:
+            nav[b.lender_rows] += b.gpu_loans.sum(axis=1)
         return nav
 
     def total_assets(self) -> np.ndarray:
@@ -317,6 +321,7 @@ class DryPowderModel(mesa.Model):
         self._clear_funding(requests)
         self._reprice()
         self.cascade.run()
+        self._backstop_floor()
         self._spend_capex()
         self._end_of_step()
 
@@ -336,6 +341,7 @@ class DryPowderModel(mesa.Model):
         c = self.cfg
         z = self.rng.standard_normal()
         g, s = c.ai.revenue_growth, c.ai.revenue_vol
+        g -= c.power.revenue_elasticity * getattr(self, "power_limited_share", 0.0) * max(g, 0.0)
         self.ai_revenue *= np.exp((g - 0.5 * s * s) * self.dt + s * np.sqrt(self.dt) * z)
         self.generation_now = 0.0
         hazard = c.gpu.generation_hazard_per_yr * self.dt
@@ -383,33 +389,38 @@ class DryPowderModel(mesa.Model):
             due = (due_interest + due_principal).sum(axis=0)
             can = np.minimum(due, np.maximum(b.cash[rows], 0.0))
             frac = np.divide(can, due, out=np.ones_like(due), where=due > 0)
-            lender_rows = b.lender_rows
-            for j, agent in enumerate(self.neoclouds):
-                if not alive[j] or due[j] <= 0:
-                    continue
-                b.transfer(agent.row, lender_rows, (due_interest[:, j] + due_principal[:, j]) * frac[j])
-                loans[:, j] -= due_principal[:, j] * frac[j]
-                if frac[j] < 1.0 - 1e-9:
-                    self.cascade.declare_default(agent, "payment")
+            paid = frac * alive
+            pay = (due_interest + due_principal) * paid[None, :]
+            b.cash[rows] -= pay.sum(axis=0)                 # transfer borrowers -> lenders
+            b.cash[b.lender_rows] += pay.sum(axis=1)
+            loans -= due_principal * paid[None, :]
+            for j in np.nonzero(alive & (due > 0) & (frac < 1.0 - 1e-9))[0]:
+                self.cascade.declare_default(self.neoclouds[j], "payment")
         # private-credit funds: income on loan books, facility interest
         pc = c.private_credit
-        for fund in self.pc_funds:
-            if fund.defaulted:
-                continue
-            b.external(fund.row, (fund.software_principal_bn + fund.other_loans_bn) * pc.loan_yield_pct / 100 * dt,
-                       "loan_interest_received")
+        rows = self.rows["private_credit"]
+        if len(rows):
+            alive = ~self.defaulted_mask(rows)
+            book_principal = np.array([f.software_principal_bn + f.other_loans_bn for f in self.pc_funds])
+            b.external(rows, book_principal * pc.loan_yield_pct / 100 * dt * alive, "loan_interest_received")
             rate = self.pool.coc.ust10y + self.pool.coc.ig_spread + 0.02
-            self._pay_out(fund.row, b.external_debt[fund.row] * rate * dt, "facility_interest")
+            self._pay_out_rows(rows, b.external_debt[rows] * rate * dt * alive, "facility_interest")
         # hedge funds: prime-broker financing
-        for fund in self.hedge_funds:
-            if not fund.defaulted:
-                self._pay_out(fund.row, b.external_debt[fund.row] * (self.policy_rate + 0.005) * dt,
-                              "prime_broker_interest")
+        rows = self.rows["hedge_fund"]
+        if len(rows):
+            alive = ~self.defaulted_mask(rows)
+            self._pay_out_rows(rows, b.external_debt[rows] * (self.policy_rate + 0.005) * dt * alive,
+                               "prime_broker_interest")
         # retail: savings inflow
         if self.retail.n:
             inflow = self.cfg.retail.inflow_bn_per_yr * dt
             self.retail.cash += inflow * self.retail.wealth_share
             b.record(inflow, "retail_savings")
+
+    def _pay_out_rows(self, rows: np.ndarray, amounts: np.ndarray, category: str) -> None:
+        """Vector form of :meth:`_pay_out`."""
+        paid = np.minimum(np.maximum(amounts, 0.0), np.maximum(self.book.cash[rows], 0.0))
+        self.book.external(rows, -paid, category)
 
     def _pay_out(self, row: int, amount: float, category: str) -> float:
         """Pay ``amount`` to outside the model from cash, as far as cash goes; returns what was paid."""
@@ -428,10 +439,17 @@ class DryPowderModel(mesa.Model):
             self._play_capex_game()
         self.step_capex_planned = 0.0
         self.capex_due = np.zeros(len(self.holders))
+        power = c.power
+        self.power_limited_share = 0.0
         for i, h in enumerate(self.hyperscalers):
             plan = h.planned_capex_rate(t, hs.capex_growth) * dt
             self.step_capex_planned += plan
             capex = plan * h.capex_multiplier
+            if power.enabled:   # capex beyond what the grid can connect is deferred, not spent
+                deployable = h.firm.capex_2026_bn * (1.0 + power.deployable_growth) ** t * dt
+                if capex > deployable:
+                    self.power_limited_share += (capex - deployable) / max(self.step_capex_planned, 1e-12) / len(self.hyperscalers)
+                    capex = deployable
             self.capex_due[h.row] = capex
             buybacks = 0.0 if h.buybacks_halted else h.firm.buybacks_bn * dt
             floor = hs.cash_floor_share * h.firm.cash_bn
@@ -466,7 +484,7 @@ class DryPowderModel(mesa.Model):
             if gap > 0:
                 requests.append((lab.row, min(gap, c.ai_labs.venture_funding_bn_per_yr * dt), False, "venture"))
         # neoclouds: growth GPUs, equity part from cash, loan part from their lenders
-        self._neocloud_growth(requests)
+        self._neocloud_growth()
         # private credit: fund-raising from the pool
         pc = c.private_credit
         nav = self.fund_nav()
@@ -502,36 +520,39 @@ class DryPowderModel(mesa.Model):
         for h, m in zip(alive, nash):
             h.capex_multiplier = float(m)
 
-    def _neocloud_growth(self, requests: list) -> None:
-        c, b = self.cfg, self.book
-        nc = c.neoclouds
-        if not len(self.neoclouds) or nc.growth_capex_share <= 0:
+    def _neocloud_growth(self) -> None:
+        """Neoclouds buy new GPUs each week: the equity part from cash (keeping a quarter's reserve),
+        the loan part from their existing lenders pro rata, as far as the lenders have cash."""
+        b, nc = self.book, self.cfg.neoclouds
+        rows = self.rows["neocloud"]
+        if not len(rows) or nc.growth_capex_share <= 0:
             return
         p_gpu = self.prices[A["used_gpu"]]
-        self.neocloud_orders = np.zeros(len(self.neoclouds))
-        for j, agent in enumerate(self.neoclouds):
-            if agent.defaulted:
-                continue
-            fleet_value = b.units[agent.row, A["used_gpu"]] * p_gpu
-            cost = fleet_value * nc.growth_capex_share * self.dt
-            equity_part = (1.0 - nc.advance_rate) * cost
-            if cost <= 0 or b.cash[agent.row] < equity_part + 0.1 * fleet_value * self.dt * 13:
-                continue
-            lenders = np.nonzero(b.gpu_loans[:, j] > 0)[0]
-            if len(lenders) == 0:
-                continue
-            loan_part = nc.advance_rate * cost
-            split = b.gpu_loans[lenders, j] / b.gpu_loans[lenders, j].sum()
-            lend = np.minimum(loan_part * split, np.maximum(b.cash[b.lender_rows[lenders]] - 0.0, 0.0))
-            if lend.sum() <= 0:
-                continue
-            scale = lend.sum() / loan_part
-            b.transfer(b.lender_rows[lenders], agent.row, lend)
-            b.gpu_loans[lenders, j] += lend
-            self.loan_origination[j] += lend.sum()
-            spend = cost * scale
-            b.external(agent.row, -spend, "gpu_purchases")
-            b.units[agent.row, A["used_gpu"]] += spend / p_gpu
+        alive = ~self.defaulted_mask(rows)
+        fleet_value = b.units[rows, A["used_gpu"]] * p_gpu
+        cost = fleet_value * nc.growth_capex_share * self.dt
+        equity_part = (1.0 - self.advance_rate) * cost
+        reserve = 0.1 * fleet_value * self.dt * 13
+        buys = alive & (cost > 0) & (b.cash[rows] >= equity_part + reserve)
+        loans = b.gpu_loans
+        totals = loans.sum(axis=0)
+        lender_share = np.divide(loans, totals[None, :], out=np.zeros_like(loans), where=totals[None, :] > 0)
+        wanted = lender_share * (self.advance_rate * cost * buys)[None, :]
+        lender_cash = np.maximum(b.cash[b.lender_rows], 0.0)
+        asked = wanted.sum(axis=1)
+        lend = wanted * np.minimum(1.0, np.divide(lender_cash, asked, out=np.ones_like(asked), where=asked > 0))[:, None]
+        lent = lend.sum(axis=0)
+        scale = np.divide(lent, self.advance_rate * cost, out=np.zeros_like(lent), where=self.advance_rate * cost > 0)
+        b.cash[b.lender_rows] -= lend.sum(axis=1)     # transfer lenders -> borrowers
+        b.cash[rows] += lent
+        b.gpu_loans += lend
+        self.loan_origination += lent
+        spend = cost * scale
+        b.external(rows, -spend, "gpu_purchases")
+        b.units[rows, A["used_gpu"]] += spend / p_gpu
+
+    def defaulted_mask(self, rows: np.ndarray) -> np.ndarray:
+        return np.array([self.holders[r].defaulted for r in rows], dtype=bool)
 
     # ---------------------------------------------------------------- 4. funding
     def _clear_funding(self, requests: list[tuple[int, float, bool, str]]) -> None:
@@ -548,6 +569,7 @@ class DryPowderModel(mesa.Model):
         b.record(inflow, "pool_inflows")
         self.central_bank.reserve_purchases_bn += rmp
         demand = np.array([r[1] for r in requests]) if requests else np.zeros(0)
+        nav_before = self.fund_nav() if any(r[3] == "fundraising" for r in requests) else None
         absorbed, _ = absorb(demand, pool.level_bn)
         pool.take(absorbed.sum())
         self.step_demand = float(demand.sum())
@@ -575,20 +597,27 @@ class DryPowderModel(mesa.Model):
                 self.total_issuance += issued
                 self._issue_debt(row, issued)
             elif channel == "fundraising":
-                self._issue_fund_units(row, got)
+                self._issue_fund_units(row, got, nav_before[row] if nav_before is not None else 0.0)
         self.step_shortfall = shortfall_total
         self.cascade.crowding_out(crowd_out_bn * self.crowding_weights)
-        # backstop keeps depletion below its cap by buying duration from the pool's holders
-        if c.central_bank.backstop:
-            floor = (1.0 - c.central_bank.backstop_max_depletion) * pool.initial_bn
-            top_up = max(floor - pool.level_bn, 0.0)
-            pool.add(top_up)
-            b.record(top_up, "central_bank_purchases")
-            backstop_bn += top_up
         self.central_bank.purchases_bn += backstop_bn
+        self._backstop_floor()
         effective_shortfall = 0.0 if c.central_bank.backstop else shortfall_total
         credit_share = self.credit_losses / max(self.initial_credit, 1e-9)
         pool.update_cost_of_capital(self.policy_rate, effective_shortfall, min(credit_share, 1.0))
+    def _backstop_floor(self) -> None:
+        """With the backstop on, the central bank buys duration from the pool's holders whenever
+        depletion would exceed ``backstop_max_depletion`` (before pricing and again after the cascade)."""
+        cb = self.cfg.central_bank
+        if not cb.backstop:
+            return
+        floor = (1.0 - cb.backstop_max_depletion) * self.pool.initial_bn
+        top_up = max(floor - self.pool.level_bn, 0.0)
+        if top_up > 0:
+            self.pool.add(top_up)
+            self.book.record(top_up, "central_bank_purchases")
+            self.central_bank.purchases_bn += top_up
+
     def _spend_capex(self) -> None:
         """Capex is paid once funding (and any sale of own Treasuries) is in; what cannot be paid
         is not spent: realised capex falls short of the plan."""
@@ -621,14 +650,14 @@ class DryPowderModel(mesa.Model):
         b.external_debt[row] = old + amount
         self.coupon_rate[row] = (self.coupon_rate[row] * old + rate * amount) / (old + amount)
 
-    def _issue_fund_units(self, row: int, amount: float) -> None:
+    def _issue_fund_units(self, row: int, amount: float, nav_before: float) -> None:
+        """New investors buy fund shares at the NAV per unit before their subscription."""
         if amount <= 0:
             return
-        nav = self.fund_nav()[row]
         b = self.book
-        price = nav / b.fund_units_outstanding[row] if b.fund_units_outstanding[row] > 0 and nav > 0 else 1.0
-        b.fund_units_outstanding[row] += (amount) / price
-        # nav already includes the new cash (it was added before this call)
+        units = b.fund_units_outstanding[row]
+        price = nav_before / units if units > 0 and nav_before > 0 else 1.0
+        b.fund_units_outstanding[row] += amount / price
 
     def _sell_own_treasuries(self, row: int, amount: float) -> float:
         """A hyperscaler short of bond buyers sells its own Treasuries first: queued for round 0 of the
@@ -732,7 +761,7 @@ class DryPowderModel(mesa.Model):
         bought = self.central_bank.purchases_bn
         independence = float(np.clip(1.0 - bought / max(self.total_issuance, 1e-9)
                                      / self.cfg.central_bank.independence_reference_share, 0.0, 1.0)) if bought > 0 else 1.0
-        return {"trinity_compute_race": float(min(race, 1.5)), "trinity_bond_stability": stability,
+        return {"trinity_compute_race": float(np.clip(race, 0.0, 1.0)), "trinity_bond_stability": stability,
                 "trinity_independence": independence}
 
     def _record_agents(self) -> None:
