@@ -74,7 +74,7 @@ class DryPowderConfig(_Strict):
 class RatesConfig(_Strict):
     ust10y_pct: float = Field(4.2, ge=-5, le=30, description="10y Treasury yield at t=0, %")
     ig_spread_bp: float = Field(80.0, ge=0, le=5000, description="IG spread at t=0, bp")
-    term_premium_per_pressure_bp: float = Field(15.0, ge=0, description="term-premium rise per unit of depletion pressure h(x), bp")
+    term_premium_per_pressure_bp: float = Field(10.0, ge=0, description="term-premium rise per unit of depletion pressure h(x), bp")
     spread_per_pressure_bp: float = Field(8.0, ge=0, description="IG-spread rise per unit of h(x), bp")
     term_premium_per_shortfall_bp_per_tn: float = Field(150.0, ge=0, description="bp per $1tn/yr of unabsorbed funding")
     spread_per_shortfall_bp_per_tn: float = Field(250.0, ge=0, description="bp per $1tn/yr of unabsorbed funding")
@@ -249,7 +249,7 @@ class AssetParams(_Strict):
     margin: float = Field(gt=0, le=1, description="maintenance margin (equity share) at normal volatility")
     liquidity_beta: float = Field(ge=0, le=10, description="log-price loss per unit of pool-depletion pressure")
     spread_beta: float = Field(ge=0, le=10, description="loading of the asset's discount rate on the IG spread")
-    drift: float = Field(ge=-2, le=2, description="expected log return per yr")
+    drift: float = Field(ge=-2, le=2, description="expected (arithmetic) return per yr before the channels")
     vol: float = Field(ge=0, le=5, description="volatility per sqrt(yr)")
     depth_bn: float = Field(gt=0, description="$bn of net selling that lowers log price by 1")
     generation_beta: float = Field(0.0, ge=-5, le=5, description="log-price move per unit generation_value_drop")
@@ -265,11 +265,11 @@ def _default_assets() -> dict[str, AssetParams]:
                                 vol=0.25, depth_bn=3000, capex_beta=-0.05),
         "ai_hardware": A(duration=8.0, margin=0.30, liquidity_beta=0.002, spread_beta=1.0, drift=0.06,
                          vol=0.40, depth_bn=1400, capex_beta=0.6, generation_beta=0.05),
-        "saas": A(duration=25.0, margin=0.30, liquidity_beta=0.015, spread_beta=1.0, drift=0.0,
+        "saas": A(duration=25.0, margin=0.30, liquidity_beta=0.015, spread_beta=1.0, drift=0.05,
                   vol=0.30, depth_bn=600),
-        "crypto": A(duration=25.0, margin=0.50, liquidity_beta=0.035, spread_beta=1.0, drift=0.0,
+        "crypto": A(duration=25.0, margin=0.50, liquidity_beta=0.035, spread_beta=1.0, drift=0.2,
                     vol=0.60, depth_bn=500),
-        "neocloud_equity": A(duration=15.0, margin=0.50, liquidity_beta=0.02, spread_beta=2.0, drift=0.0,
+        "neocloud_equity": A(duration=15.0, margin=0.50, liquidity_beta=0.02, spread_beta=2.0, drift=0.1,
                              vol=0.70, depth_bn=40, generation_beta=-1.2),
         "used_gpu": A(duration=2.0, margin=0.50, liquidity_beta=0.005, spread_beta=1.0, drift=0.0,
                       vol=0.10, depth_bn=150, generation_beta=-1.0),

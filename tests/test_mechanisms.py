@@ -1,0 +1,144 @@
+"""Each mechanism alone: one agent or one shock, expected sign and size (closed forms where they exist)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.hyperscaler import capex_game, payoffs
+from agents.neocloud import cure_amounts, haircut, loan_to_value
+from agents.private_credit import redemption_request_share, software_book_value
+from sim.constraints import maintenance_margins, margin_call_sales
+from sim.liquidity import absorb, depletion, pressure, signed_pressure
+from sim.markets import clear, pecking_order_sale, pro_rata_sale
+
+
+# ---------------------------------------------------------------- the pool
+def test_depletion_and_pressure_are_zero_at_start_and_convex():
+    assert depletion(1000, 1000) == 0 and depletion(0, 1000) == 1 and depletion(1500, 1000) == -0.5
+    xs = np.linspace(0, 1, 21)
+    h = np.array([pressure(x, 2.0, 0.05) for x in xs])
+    assert h[0] == 0 and np.all(np.diff(h) > 0) and np.all(np.diff(h, 2) > 0)   # rising, convexly
+    assert h[-1] == pytest.approx(1.0 / 0.05)                                     # finite at exhaustion
+    assert pressure(-0.5, 2.0, 0.05) == 0                                          # no pressure while filling
+    assert signed_pressure(-0.5, 2.0, 0.05) == pytest.approx(-0.25)                # but speculative assets gain
+
+
+def test_absorption_is_pro_rata_and_never_overdraws():
+    got, short = absorb(np.array([100.0, 300.0]), 200.0)
+    np.testing.assert_allclose(got, [50.0, 150.0])
+    assert short == pytest.approx(200.0)
+    got, short = absorb(np.array([10.0, 30.0]), 1000.0)
+    np.testing.assert_allclose(got, [10.0, 30.0])
+    assert short == 0
+    got, short = absorb(np.array([10.0]), -5.0)
+    assert got[0] == 0 and short == 10
+
+
+def test_cost_of_capital_closed_form():
+    from sim.config import load_config
+    from sim.liquidity import DryPowderPool
+    cfg = load_config(None, {"dry_powder.initial_bn": 1000})
+    pool = DryPowderPool(cfg)
+    pool.level_bn = 500                                   # x = 0.5
+    coc = pool.update_cost_of_capital(0.03, shortfall_bn_week=0.0, credit_loss_share=0.0)
+    h = 0.25 / (0.5 + 0.05)
+    r = cfg.rates
+    assert coc.term_premium == pytest.approx(pool.tp0 + r.term_premium_per_pressure_bp * h / 1e4)
+    assert coc.ig_spread == pytest.approx(pool.s0 + r.spread_per_pressure_bp * h / 1e4)
+    before = coc.ig_spread
+    coc = pool.update_cost_of_capital(0.03, shortfall_bn_week=10.0, credit_loss_share=0.0)
+    ema = 10.0 * 52 / 1000 / r.shortfall_memory_weeks
+    assert coc.ig_spread - before == pytest.approx(r.spread_per_shortfall_bp_per_tn * ema / 1e4)
+
+
+# ---------------------------------------------------------------- markets
+def test_clearing_is_exponential_with_midpoint_execution():
+    c = clear(np.array([1.0, 2.0]), np.array([[10.0, 0.0], [5.0, -4.0]]), np.array([0.01, 0.05]))
+    np.testing.assert_allclose(c.new_prices, [np.exp(-0.15), 2.0 * np.exp(0.2)])
+    np.testing.assert_allclose(c.execution_prices, 0.5 * (c.old_prices + c.new_prices))
+    lin = clear(np.array([1.0]), np.array([10.0]), np.array([0.01]), law="linear")
+    assert lin.new_prices[0] == pytest.approx(0.9)
+
+
+def test_pro_rata_and_pecking_order_sales():
+    h = np.array([[10.0, 30.0], [5.0, 0.0]])
+    p = np.array([1.0, 2.0])
+    s = pro_rata_sale(h, p, np.array([35.0, 100.0]))
+    np.testing.assert_allclose(s @ p, [35.0, 5.0])             # capped at what the holder has
+    np.testing.assert_allclose(s[0] / h[0], [0.5, 0.5])        # same fraction of every holding
+    s = pecking_order_sale(h, p, np.array([25.0, 1.0]), order=np.array([0, 1]))
+    np.testing.assert_allclose(s, [[10.0, 7.5], [1.0, 0.0]])   # first asset exhausted before the second
+
+
+# ---------------------------------------------------------------- margin
+def test_margins_rise_with_volatility_above_normal():
+    mm = maintenance_margins(np.array([0.25, 0.1]), np.array([0.5, 0.3]), np.array([0.25, 0.0]))
+    np.testing.assert_allclose(mm, [0.5, 0.1])                 # doubled vol doubles margin; no-vol asset unchanged
+    mm = maintenance_margins(np.array([0.25]), np.array([0.1]), np.array([0.25]))
+    assert mm[0] == 0.25                                         # calm markets never lower it
+
+
+def test_margin_call_restores_target_leverage_and_closes_out_insolvent_accounts():
+    values = np.array([[100.0], [100.0], [100.0]])
+    debt = np.array([60.0, 80.0, 120.0])                        # equity 40, 20, -20
+    sales, closed = margin_call_sales(values, debt, np.array([0.25]), target_leverage=2.0)
+    assert sales[0] == 0                                        # 40% equity: no call
+    assert sales[1] == pytest.approx(100.0 - 20.0 / 0.5)        # back to 50% equity after repaying debt
+    assert closed.tolist() == [False, False, True] and sales[2] == 100.0
+
+
+# ---------------------------------------------------------------- GPU collateral
+def test_haircut_widens_as_price_falls_and_cure_restores_the_covenant():
+    assert haircut(1.0, 1.0, 0.5) == 0 and haircut(0.6, 1.0, 0.5) == pytest.approx(0.2)
+    loan, units, cash, price = np.array([72.0]), np.array([100.0]), np.array([2.0]), 0.8
+    hc = haircut(price, 1.0, 0.25)
+    ltv = loan_to_value(loan, units, price, hc)
+    assert ltv[0] == pytest.approx(72.0 / (80.0 * (1 - hc)))
+    prepay, sell, cannot = cure_amounts(loan, units, cash, price, hc, 0.9)
+    assert prepay[0] == 2.0 and sell[0] > 0 and not cannot[0]      # cash first, then GPUs
+    new_loan = loan - prepay - sell * price
+    assert loan_to_value(new_loan, units - sell, price, hc)[0] == pytest.approx(0.9)
+
+
+def test_cure_is_impossible_when_the_loan_exceeds_haircut_collateral():
+    prepay, sell, cannot = cure_amounts(np.array([100.0]), np.array([100.0]), np.array([0.0]), 0.9, 0.1, 0.9)
+    assert cannot[0]
+
+
+# ---------------------------------------------------------------- funds
+def test_redemptions_rise_with_losses_only():
+    r = redemption_request_share(np.array([90.0, 110.0]), np.array([100.0, 100.0]), 0.02, 2.5)
+    np.testing.assert_allclose(r, [0.02 + 0.25, 0.02])
+
+
+def test_software_loans_lose_value_as_software_equity_falls():
+    assert software_book_value(100, 1.0, 0.6, 0.6) == 100
+    assert software_book_value(100, 0.5, 0.6, 0.6) == pytest.approx(100 * (1 - 0.3 * 0.6))
+
+
+# ---------------------------------------------------------------- the capex race
+def test_capex_game_nash_spends_more_than_the_cooperative_optimum():
+    plan = np.array([150.0, 180.0, 200.0, 125.0, 50.0])
+    options = np.array([0.7, 0.85, 1.0, 1.15])
+    kw = dict(prize_bn=600.0, financing_rate=np.full(5, 0.05), ocf=np.array([136, 165, 140, 116, 22.0]),
+              payouts=np.array([42, 56, 0, 35, 5.0]), spare_cash=np.zeros(5), burn_penalty=0.3, life_years=3.0)
+    nash, coop = capex_game(plan, options, **kw)
+    assert (nash * plan).sum() > (coop * plan).sum()
+    # the Nash profile is an equilibrium: no firm gains by deviating alone
+    u = payoffs(plan * nash, **kw)
+    for i in range(5):
+        for o in options:
+            trial = plan * nash
+            trial[i] = plan[i] * o
+            assert payoffs(trial, **kw)[i] <= u[i] + 1e-9
+    # cooperation maximises the sum of payoffs
+    assert payoffs(plan * coop, **kw).sum() >= u.sum() - 1e-9
+
+
+def test_without_a_prize_nobody_races():
+    plan = np.array([100.0, 100.0])
+    nash, coop = capex_game(plan, np.array([0.7, 1.0, 1.3]), prize_bn=0.0, financing_rate=np.full(2, 0.05),
+                            ocf=np.array([50.0, 50.0]), payouts=np.zeros(2), spare_cash=np.zeros(2),
+                            burn_penalty=0.3, life_years=3.0)
+    assert nash.tolist() == [0.7, 0.7] and coop.tolist() == [0.7, 0.7]

@@ -1,0 +1,133 @@
+"""The model as a whole: accounting identities at every step, determinism, the network, outputs."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from sim.config import ASSETS
+from sim.model import AGENT_KINDS, DryPowderModel
+
+from conftest import SMALL
+
+
+def _system_checks(m: DryPowderModel) -> None:
+    b = m.book
+    # cash is conserved up to the documented sources and sinks
+    assert abs(m.cash_conservation_gap()) < 1e-6
+    # the pool never goes negative; prices stay positive and finite
+    assert m.pool.level_bn >= 0
+    assert np.all(np.isfinite(m.prices)) and np.all(m.prices > 0)
+    # every balance sheet balances: assets = liabilities + equity, all finite
+    assets, liabilities, equity = m.total_assets(), b.total_liabilities(), m.equity()
+    assert np.all(np.isfinite(assets)) and np.all(np.isfinite(liabilities))
+    np.testing.assert_allclose(assets, liabilities + equity, rtol=0, atol=1e-9)
+    # a claim is one number seen from both sides: loans receivable = loans payable
+    assert b.loans_receivable().sum() == pytest.approx(b.loans_payable().sum(), abs=1e-9)
+    # fund NAV is shared out exactly among its unit holders (the model's and outside investors)
+    nav = m.fund_nav()
+    held = b.fund_units.sum(axis=0)
+    assert np.all(held <= b.fund_units_outstanding + 1e-9)
+    # no holder has negative holdings or negative debt
+    assert b.units.min() >= -1e-9 and b.external_debt.min() >= -1e-9
+    assert m.retail.units.min() >= -1e-9 and m.retail.debt.min() >= -1e-9
+    del nav
+
+
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"dry_powder.initial_bn": 100.0, "dry_powder.savings_inflow_bn_per_yr": 0.0},
+    {"gpu.generation_value_drop": 0.6, "gpu.generation_steps": [5, 25]},
+    {"hedge_funds.leverage": 8.0, "retail.margin_share": 0.6},
+    {"central_bank.backstop": True, "dry_powder.initial_bn": 100.0},
+])
+def test_identities_hold_at_every_step(overrides):
+    m = DryPowderModel(rng=3, **{**SMALL, **overrides})
+    _system_checks(m)
+    defaulted_before: set[int] = set()
+    for _ in range(m.horizon):
+        m.step()
+        _system_checks(m)
+        now = {a.unique_id for a in m.holders if a.defaulted}
+        assert defaulted_before <= now            # a defaulted agent stays defaulted
+        defaulted_before = now
+
+
+def test_defaulted_holders_pay_out_no_more_than_they_had():
+    m = DryPowderModel(rng=1, **{**SMALL, "gpu.generation_value_drop": 0.7, "gpu.generation_steps": [3]})
+    m.run()
+    dead = [a for a in m.neoclouds if a.defaulted]
+    assert dead, "a 70% GPU value drop should bankrupt some neocloud"
+    for a in dead:
+        assert m.book.loans_payable()[a.row] == 0               # obligations extinguished
+        assert m.book.units[a.row].sum() == pytest.approx(0, abs=1e-9)
+        assert m.book.cash[a.row] >= -1e-9
+    assert m.credit_losses > 0                                     # lenders took losses
+
+
+def _parquet_bytes(df) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False, compression="zstd")
+    return buf.getvalue()
+
+
+def test_same_seed_same_bytes_different_seed_different_path():
+    a = DryPowderModel(rng=11, **SMALL).run()
+    b = DryPowderModel(rng=11, **SMALL).run()
+    c = DryPowderModel(rng=12, **SMALL).run()
+    for frame in ("model_frame", "agents_frame", "events_frame"):
+        assert _parquet_bytes(getattr(a, frame)()) == _parquet_bytes(getattr(b, frame)())
+    assert not a.model_frame().equals(c.model_frame())
+    assert a.summary() == b.summary()
+
+
+def test_config_seed_is_used_when_no_rng_is_given():
+    a = DryPowderModel(**{**SMALL, "seed": 5}).run(10)
+    b = DryPowderModel(rng=5, **SMALL).run(10)
+    assert a.model_frame().equals(b.model_frame())
+
+
+def test_sizes_and_network():
+    m = DryPowderModel(**SMALL)
+    kinds = {k: len(m.agents_by_type[type(a)]) for k, a in ((a.kind, a) for a in m.holders)}
+    assert kinds["hyperscaler"] == 5 and kinds["neocloud"] >= 12 and kinds["private_credit"] == 20
+    assert kinds["sovereign"] == 6 and kinds["hedge_fund"] == 20 and kinds["ai_lab"] == 3
+    assert m.retail.n == SMALL["retail.holders"]
+    g = m.network
+    edge_kinds = {d["kind"] for *_, d in g.edges(data=True)}
+    assert {"holding", "loan", "fund_share", "commitment", "compute_contract"} <= edge_kinds
+    # every GPU loan edge matches the loan matrix
+    loans = sum(d["value_bn"] for *_, d in g.edges(data=True) if d["kind"] == "loan")
+    assert loans == pytest.approx(m.book.gpu_loans.sum())
+    # the Mesa network space holds every holder at its own node
+    assert all(a.cell is not None for a in m.holders)
+    assert {f"asset:{a}" for a in ASSETS} <= set(g.nodes)
+
+
+def test_summary_has_every_documented_field():
+    s = DryPowderModel(rng=2, **SMALL).run().summary()
+    for key in ("max_drawdown", "peak_ig_spread_bp", "peak_ust10y_pct", "dry_powder_min_bn", "dry_powder_exhausted_step",
+                "defaults", "fire_sale_volume_bn", "max_cascade_rounds", "crisis", "capex_planned_bn",
+                "capex_realized_bn", "cb_balance_sheet_change_bn"):
+        assert key in s
+    assert set(s["max_drawdown"]) == set(ASSETS)
+    assert set(s["defaults"]) == set(AGENT_KINDS)
+    assert all(0 <= v <= 1 for v in s["max_drawdown"].values())
+    assert all(0 <= v <= 1 for v in s["trinity"].values())
+
+
+def test_events_record_who_sold_by_which_constraint():
+    m = DryPowderModel(rng=0, **{**SMALL, "gpu.generation_value_drop": 0.5, "gpu.generation_steps": [5]}).run()
+    e = m.events_frame()
+    assert {"step", "round", "agent_id", "agent_kind", "constraint", "asset", "value_bn", "price_return"} <= set(e.columns)
+    cov = e[e.constraint == "covenant_breach"]
+    assert len(cov) and (cov.agent_kind == "neocloud").all()
+    gpu_sales = cov[cov.asset == "used_gpu"]
+    assert (gpu_sales.price_return < 0).all()          # forced GPU sales mark the market down
+    forced = e[e.constraint.isin(["margin_call", "covenant_breach", "redemption", "commitment", "default"])
+               & (e.asset != "cash") & (e.asset != "")]
+    assert m.summary()["fire_sale_volume_bn"] == pytest.approx(forced.value_bn.sum())
+    assert 1 <= m.summary()["max_cascade_rounds"] <= m.cfg.simulation.max_cascade_rounds
+    assert e["round"].max() <= m.summary()["max_cascade_rounds"]
