@@ -100,7 +100,8 @@ class Book:
     def fund_share_value(self, fund_nav: np.ndarray | None) -> np.ndarray:
         if fund_nav is None or not self.fund_units_outstanding.any():
             return np.zeros(len(self.cash))
-        return self.fund_units @ self.nav_per_unit(fund_nav)
+        # limited liability: a fund share is worth nothing below zero, however negative the NAV
+        return self.fund_units @ self.nav_per_unit(np.maximum(fund_nav, 0.0))
 
     def total_assets(self, prices: np.ndarray, fund_nav: np.ndarray | None = None) -> np.ndarray:
         return (self.cash + self.market_value(prices) + self.other_assets + self.loans_receivable()

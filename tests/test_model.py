@@ -10,7 +10,7 @@ import pytest
 from sim.config import ASSETS
 from sim.model import AGENT_KINDS, DryPowderModel
 
-from conftest import SMALL
+from tests.conftest import SMALL
 
 
 def _system_checks(m: DryPowderModel) -> None:
