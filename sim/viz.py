@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import html
 import io
+import logging
 import math
 import os
 import subprocess
@@ -55,7 +56,11 @@ except ImportError:  # pragma: no cover - the figures and the session still work
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 CONFIG_ENV = "DRYPOWDER_VIZ_CONFIG"
+PLAY_GAP_S = 0.3         # idle time between Play frames, s
+FRAME_TIMEOUT_S = 20.0   # Play waits at most this long for a frame to render, s
+log = logging.getLogger(__name__)
 APP_MODULE = "sim.viz"
+
 
 # ====================================================================== parameters
 @dataclass(frozen=True)
@@ -213,28 +218,31 @@ def _forced_constraints() -> tuple[str, ...]:
         return ("margin_call", "covenant_breach", "redemption", "commitment", "default")
 
 
-def latest_cascade(model, limit: int = 14, min_value_bn: float = 1e-3) -> dict[str, Any]:
-    """The latest step with forced sales: ``{"step", "rounds", "total_bn", "rows"}``; rows are
-    one per (round, agent, constraint): who sold, why, in which round, how much, what."""
+def latest_cascade(model, limit: int = 14, min_value_bn: float = 0.005) -> dict[str, Any]:
+    """The latest step with forced sales: ``{"step", "rounds" (list), "total_bn", "rows", "more"}``; rows
+    are one per (round, agent, constraint) with at least ``min_value_bn`` sold (what would show as
+    0.00 is noise): who sold, why, in which round, how much, what."""
     forced = set(_forced_constraints())
-    events = [e for e in model.events if e.get("constraint") in forced and float(e.get("value_bn", 0.0)) > min_value_bn]
-    if not events:
-        return {"step": None, "rounds": 0, "total_bn": 0.0, "rows": [], "more": 0}
-    step = max(int(e["step"]) for e in events)
-    events = [e for e in events if int(e["step"]) == step]
     groups: dict[tuple, dict[str, Any]] = {}
-    for e in events:
-        key = (int(e["round"]), e["agent_name"], e["constraint"])
-        g = groups.setdefault(key, {"round": key[0], "agent": e["agent_name"], "kind": e["agent_kind"],
+    for e in model.events:
+        value = float(e.get("value_bn", 0.0))
+        if e.get("constraint") not in forced or value <= 0:
+            continue
+        key = (int(e["step"]), int(e["round"]), e["agent_name"], e["constraint"])
+        g = groups.setdefault(key, {"step": key[0], "round": key[1], "agent": e["agent_name"], "kind": e["agent_kind"],
                                     "constraint": e["constraint"], "value_bn": 0.0, "assets": {}, "holders": 0})
-        g["value_bn"] += float(e["value_bn"])
-        g["assets"][e["asset"]] = g["assets"].get(e["asset"], 0.0) + float(e["value_bn"])
+        g["value_bn"] += value
+        g["assets"][e["asset"]] = g["assets"].get(e["asset"], 0.0) + value
         g["holders"] = max(g["holders"], int(e.get("holders", 1) or 1))
-    rows = sorted(groups.values(), key=lambda g: (g["round"], -g["value_bn"]))
+    groups = {k: g for k, g in groups.items() if g["value_bn"] >= min_value_bn}
+    if not groups:
+        return {"step": None, "rounds": [], "total_bn": 0.0, "rows": [], "more": 0}
+    step = max(k[0] for k in groups)
+    rows = sorted((g for k, g in groups.items() if k[0] == step), key=lambda g: (g["round"], -g["value_bn"]))
     for g in rows:
         top = sorted(g["assets"].items(), key=lambda kv: -kv[1])
-        g["assets"] = ", ".join(a for a, _ in top[:3]) + (" ..." if len(top) > 3 else "")
-    return {"step": step, "rounds": max(g["round"] for g in rows), "total_bn": sum(g["value_bn"] for g in rows),
+        g["assets"] = top[0][0].replace("_", " ") + (f" +{len(top) - 1}" if len(top) > 1 else "")
+    return {"step": step, "rounds": sorted({g["round"] for g in rows}), "total_bn": sum(g["value_bn"] for g in rows),
             "rows": rows[:limit], "more": max(len(rows) - limit, 0)}
 
 
@@ -242,25 +250,27 @@ CONSTRAINT_LABELS = {"margin_call": "margin call", "covenant_breach": "covenant 
                      "commitment": "capital call", "default": "default liquidation"}
 
 
-def cascade_html(model, limit: int = 14) -> str:
+def cascade_html(model, limit: int = 12) -> str:
     """The latest-cascade panel as an HTML table (rendered on the server, no extra assets)."""
     c = latest_cascade(model, limit)
     if c["step"] is None:
         return "<p class='dp-cascade-empty'>No forced sales yet.</p>"
-    head = (f"<p><b>Week {c['step']}</b>: {c['rounds'] + 1} round(s), "
-            f"${c['total_bn']:,.1f}bn forced sales"
+    rounds = c["rounds"]
+    where = (f"round {rounds[0]}" if len(rounds) == 1 else f"rounds {rounds[0]}-{rounds[-1]}"
+             if rounds == list(range(rounds[0], rounds[-1] + 1)) else f"rounds {', '.join(map(str, rounds))}")
+    head = (f"<p><b>Week {c['step']}</b>: ${c['total_bn']:,.1f}bn forced sales in {where}"
             + ("" if c["step"] == int(model.steps) else f" <i>(nothing forced in week {int(model.steps)})</i>")
             + "</p>")
     cells = []
     for g in c["rows"]:
-        who = g["agent"] + (f" ({g['holders']:,} accts)" if g["kind"] == "retail" and g["holders"] > 1 else "")
+        who = f"{g['holders']:,} retail accts" if g["kind"] == "retail" and g["holders"] > 1 else g["agent"]
         cells.append(
             "<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in (
                 g["round"], who, CONSTRAINT_LABELS.get(g["constraint"], g["constraint"]),
                 f"{g['value_bn']:,.2f}", g["assets"])) + "</tr>")
     more = f"<p><i>... and {c['more']} more</i></p>" if c["more"] else ""
     return (head + "<table class='dp-cascade-table'><thead><tr><th>Round</th><th>Who</th><th>Constraint</th>"
-            "<th>Sold $bn</th><th>What</th></tr></thead><tbody>" + "".join(cells) + "</tbody></table>" + more)
+            "<th>$bn</th><th>What</th></tr></thead><tbody>" + "".join(cells) + "</tbody></table>" + more)
 
 
 # ====================================================================== the network
@@ -280,7 +290,7 @@ ANCHORS = {
 }
 EDGE_STYLES = {  # kind: (colour, linestyle, alpha, min width, max width, z-order)
     "holding": ("#9a9a9a", "solid", 0.18, 0.2, 1.6, 1),
-    "fund_share": ("#3b6ea5", "dashed", 0.3, 0.3, 2.0, 2),
+    "fund_share": ("#3b6ea5", "solid", 0.22, 0.25, 1.8, 2),
     "commitment": ("#7b3294", "dotted", 0.8, 0.6, 2.8, 3),
     "loan": ("#b2182b", "solid", 0.75, 0.5, 3.0, 3),
     "compute_contract": ("#1b7837", "solid", 0.6, 0.4, 2.2, 2),
@@ -312,12 +322,12 @@ def network_layout(model) -> dict[str, Any]:
     by_kind: dict[str, list] = {}
     for a in model.holders:
         by_kind.setdefault(a.kind, []).append(a)
-    extra = 0
+    anchors = dict(ANCHORS)
     for kind, agents in by_kind.items():
-        if kind not in ANCHORS:
-            ANCHORS.setdefault(kind, (1.3 * math.cos(2.5 + extra), 1.3 * math.sin(2.5 + extra)))
-            extra += 1
-        cx, cy = ANCHORS[kind]
+        if kind not in anchors:      # an agent type this page does not know yet: park it on the rim
+            t = 2.5 + len(anchors) - len(ANCHORS)
+            anchors[kind] = (1.3 * math.cos(t), 1.3 * math.sin(t))
+        cx, cy = anchors[kind]
         agents = sorted(agents, key=lambda a: (-assets[a.row], a.unique_id))
         c = 0.062 if len(agents) > 8 else 0.09
         for i, a in enumerate(agents):
@@ -331,7 +341,8 @@ def network_layout(model) -> dict[str, Any]:
     for _, _, d in model.network.edges(data=True):
         edge_ref[d["kind"]] = max(edge_ref.get(d["kind"], 0.0), float(d.get("value_bn", 0.0)))
     non_retail = [assets[a.row] for a in model.holders if a.kind != "retail"]
-    layout = {"pos": pos, "asset_ref": max(max(non_retail, default=1.0), 1e-9), "edge_ref": edge_ref}
+    layout = {"pos": pos, "anchors": anchors, "asset_ref": max(max(non_retail, default=1.0), 1e-9),
+              "edge_ref": edge_ref}
     _LAYOUTS[model] = layout
     return layout
 
@@ -406,13 +417,24 @@ def _stress_colour(s: float) -> str:
     return "#4d4d4d"
 
 
-def network_figure(model, figsize: tuple[float, float] = (8.2, 6.4), dpi: int = 80) -> Figure:
+def _new_figure(figsize: tuple[float, float], dpi: int, fig: Figure | None = None) -> Figure:
+    """A figure on an Agg canvas, or ``fig`` cleared for reuse: a reused canvas keeps its renderer
+    and with it matplotlib's text-metrics cache, which makes redrawing every frame much cheaper."""
+    if fig is not None:
+        fig.clear()
+        return fig
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def network_figure(model, figsize: tuple[float, float] = (8.2, 6.4), dpi: int = 80,
+                   fig: Figure | None = None) -> Figure:
     """The network of claims at the current step (fixed layout from :func:`network_layout`)."""
     layout = network_layout(model)
     pos, aref, eref = layout["pos"], layout["asset_ref"], layout["edge_ref"]
     g = model.network
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    fig = _new_figure(figsize, dpi, fig)
     ax = fig.add_axes((0.0, 0.11, 1.0, 0.84))
     ax.set_axis_off()
     # edges, one LineCollection per claim type
@@ -438,13 +460,13 @@ def network_figure(model, figsize: tuple[float, float] = (8.2, 6.4), dpi: int = 
     # agents: colour by type, area by total assets, outline by stress, X when defaulted
     assets = agent_assets(model)
     stress = stress_levels(model)
-    for kind in KIND_COLORS:
+    for kind in dict.fromkeys([*KIND_COLORS, *(a.kind for a in model.holders)]):
         agents = [a for a in model.holders if a.kind == kind]
         if not agents:
             continue
         xy = np.array([pos[a.unique_id] for a in agents])
         size = np.array([min(24.0 + 520.0 * math.sqrt(max(assets[a.row], 0.0) / aref), 900.0) for a in agents])
-        fill = ["#d9d9d9" if a.defaulted else KIND_COLORS[kind] for a in agents]
+        fill = ["#d9d9d9" if a.defaulted else KIND_COLORS.get(kind, "#777777") for a in agents]
         edge = [_stress_colour(stress.get(a.unique_id, 0.0)) for a in agents]
         lw = [2.4 if stress.get(a.unique_id, 0.0) >= STRESS_NEAR else 0.6 for a in agents]
         ax.scatter(xy[:, 0], xy[:, 1], s=size, c=fill, edgecolors=edge, linewidths=lw, zorder=7)
@@ -452,7 +474,7 @@ def network_figure(model, figsize: tuple[float, float] = (8.2, 6.4), dpi: int = 
         if dead.any():
             ax.scatter(xy[dead, 0], xy[dead, 1], s=np.maximum(size[dead] * 0.6, 40), marker="x", c="#111111",
                        linewidths=1.8, zorder=8)
-        cx, cy = ANCHORS.get(kind, (0.0, 0.0))
+        cx, cy = layout["anchors"].get(kind, (0.0, 0.0))
         n_def = int(dead.sum())
         title = f"{KIND_LABELS.get(kind, kind)}" + (f" ({len(agents)})" if len(agents) > 1 else "")
         if n_def:
@@ -486,9 +508,8 @@ PRICE_COLORS = dict(zip(ASSETS, ("#1f77b4", "#aec7e8", "#4C78A8", "#9467bd", "#8
                                  "#d62728")))
 
 
-def _chart(title: str, model, figsize=(4.6, 2.7), dpi: int = 80) -> tuple[Figure, Any]:
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+def _chart(title: str, model, fig: Figure | None = None, figsize=(4.6, 2.7), dpi: int = 80) -> tuple[Figure, Any]:
+    fig = _new_figure(figsize, dpi, fig)
     ax = fig.add_subplot(111)
     ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=7)
@@ -504,10 +525,18 @@ def _finish(fig: Figure) -> Figure:
     return fig
 
 
-def pool_figure(model) -> Figure:
+def _bars(ax, x: np.ndarray, y: np.ndarray, **kwargs) -> None:
+    """Bars of width 1 centred on ``x`` drawn as one filled step patch (much faster than ax.bar)."""
+    if len(x) == 0:
+        return
+    edges = np.append(x - 0.5, x[-1] + 0.5)
+    ax.stairs(np.nan_to_num(y), edges, fill=True, **kwargs)
+
+
+def pool_figure(model, fig: Figure | None = None) -> Figure:
     """The dry-powder pool ($bn) against its starting level."""
     df = _frame(model)
-    fig, ax = _chart("Dry-powder pool ($bn)", model)
+    fig, ax = _chart("Dry-powder pool ($bn)", model, fig)
     x = df["step"].to_numpy()
     y = df["dry_powder_bn"].to_numpy(dtype=float)
     ax.fill_between(x, 0, y, color="#4C78A8", alpha=0.25)
@@ -520,10 +549,10 @@ def pool_figure(model) -> Figure:
     return _finish(fig)
 
 
-def rates_figure(model) -> Figure:
+def rates_figure(model, fig: Figure | None = None) -> Figure:
     """The 10-year Treasury yield (%) and the IG spread (bp, right axis)."""
     df = _frame(model)
-    fig, ax = _chart("Treasury 10y (%) and IG spread (bp)", model)
+    fig, ax = _chart("Treasury 10y (%) and IG spread (bp)", model, fig)
     x = df["step"].to_numpy()
     ax.plot(x, df["ust10y_pct"].to_numpy(dtype=float), color="#1f77b4", lw=1.6, label="UST 10y %")
     ax.set_ylabel("%", fontsize=7, color="#1f77b4")
@@ -536,10 +565,10 @@ def rates_figure(model) -> Figure:
     return _finish(fig)
 
 
-def prices_figure(model) -> Figure:
+def prices_figure(model, fig: Figure | None = None) -> Figure:
     """Asset price indices (1 at t = 0)."""
     df = _frame(model)
-    fig, ax = _chart("Asset prices (index, start = 1)", model)
+    fig, ax = _chart("Asset prices (index, start = 1)", model, fig)
     x = df["step"].to_numpy()
     for a in ASSETS:
         col = f"price_{a}"
@@ -552,14 +581,13 @@ def prices_figure(model) -> Figure:
     return _finish(fig)
 
 
-def defaults_figure(model) -> Figure:
+def defaults_figure(model, fig: Figure | None = None) -> Figure:
     """Defaults (cumulative count) and fire-sale volume per week ($bn, bars, right axis)."""
     df = _frame(model)
-    fig, ax = _chart("Defaults and fire sales", model)
+    fig, ax = _chart("Defaults and fire sales", model, fig)
     x = df["step"].to_numpy()
     ax2 = ax.twinx()
-    ax2.bar(x, df["fire_sales_bn"].to_numpy(dtype=float), width=1.0, color="#F58518", alpha=0.6,
-            label="fire sales $bn/wk")
+    _bars(ax2, x, df["fire_sales_bn"].to_numpy(dtype=float), color="#F58518", alpha=0.6)
     ax2.set_ylabel("$bn / week", fontsize=7, color="#F58518")
     ax2.tick_params(labelsize=7)
     ax2.set_ylim(bottom=0)
@@ -574,13 +602,13 @@ def defaults_figure(model) -> Figure:
     return _finish(fig)
 
 
-def rounds_figure(model) -> Figure:
+def rounds_figure(model, fig: Figure | None = None) -> Figure:
     """Cascade rounds per step."""
     df = _frame(model)
-    fig, ax = _chart("Cascade rounds per week", model)
+    fig, ax = _chart("Cascade rounds per week", model, fig)
     x = df["step"].to_numpy()
     y = df["cascade_rounds"].to_numpy(dtype=float)
-    ax.bar(x, y, width=1.0, color="#7b3294", alpha=0.75)
+    _bars(ax, x, y, color="#7b3294", alpha=0.75)
     cap = getattr(getattr(model.cfg, "simulation", None), "max_cascade_rounds", None)
     if cap:
         ax.axhline(cap, color="#555555", ls="--", lw=0.8)
@@ -594,11 +622,10 @@ TRINITY = (("trinity_compute_race", "Compute race\n(capex realised / plan)"),
            ("trinity_independence", "Central-bank\nindependence"))
 
 
-def trinity_figure(model) -> Figure:
+def trinity_figure(model, fig: Figure | None = None) -> Figure:
     """The impossible trinity now: three bars in [0, 1] (compute race can exceed 1)."""
     m = model.metrics
-    fig = Figure(figsize=(4.6, 2.7), dpi=80)
-    FigureCanvasAgg(fig)
+    fig = _new_figure((4.6, 2.7), 80, fig)
     ax = fig.add_subplot(111)
     ax.set_title("Impossible trinity (1 = fully kept)", fontsize=9)
     names = [label for _, label in TRINITY]
@@ -612,7 +639,8 @@ def trinity_figure(model) -> Figure:
     ax.set_xlim(0, 1.35)
     ax.axvline(1.0, color="#555555", ls="--", lw=0.8)
     ax.tick_params(labelsize=7)
-    return _finish(fig)
+    fig.subplots_adjust(left=0.3, right=0.96, top=0.89, bottom=0.12)
+    return fig
 
 
 CHARTS: dict[str, Callable[[Any], Figure]] = {
@@ -621,18 +649,32 @@ CHARTS: dict[str, Callable[[Any], Figure]] = {
 }
 
 
-def render_png(fig: Figure, dpi: int | None = None) -> bytes:
-    """PNG bytes of a figure."""
+def render_png(fig: Figure, colors: int = 256) -> bytes:
+    """PNG bytes of a figure, quantised to a ``colors`` palette: the network's many translucent
+    edges make a full-colour PNG ~4x bigger, and every frame goes down the websocket."""
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi or fig.dpi)
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+    image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]))
+    if colors:
+        image = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE)
+    image.save(buf, format="png")
     return buf.getvalue()
 
 
-def render_all(model) -> dict[str, bytes]:
-    """PNG bytes of the network (key ``network``) and of every chart in :data:`CHARTS`."""
-    out = {"network": render_png(network_figure(model))}
-    for name, fn in CHARTS.items():
-        out[name] = render_png(fn(model))
+def render_all(model, figures: dict[str, Figure] | None = None) -> dict[str, bytes]:
+    """PNG bytes of the network (key ``network``) and of every chart in :data:`CHARTS`.
+    ``figures``: a dict of figures to redraw into (filled on first use), e.g. one per session."""
+    figures = {} if figures is None else figures
+    out = {}
+    for name, fn in (("network", network_figure), *CHARTS.items()):
+        figures[name] = fn(model, fig=figures.get(name))
+        out[name] = render_png(figures[name])
     return out
 
 
@@ -649,6 +691,8 @@ class VizSession:
         self.applied = dict(self.pending)
         self.model = make_model(choices=self.choices, **self.applied)
         self.generation = 0          # bumped by every reset: the page re-renders on (generation, step)
+        self._figures: dict[str, Figure] = {}
+        self.frame_shown = threading.Event()     # set each time the page has rendered a frame
 
     # controls
     def set_param(self, key: str, value: Any) -> None:
@@ -672,6 +716,7 @@ class VizSession:
         with self.lock:
             for _ in range(n):
                 self.model.step()
+            log.debug("stepped to week %d", self.model.steps)
             return int(self.model.steps)
 
     def reset(self) -> None:
@@ -684,7 +729,10 @@ class VizSession:
 
     def render(self) -> dict[str, bytes]:
         with self.lock:
-            return render_all(self.model)
+            started = time.perf_counter()
+            out = render_all(self.model, self._figures)
+            log.debug("rendered week %d in %.2fs", self.model.steps, time.perf_counter() - started)
+            return out
 
 
 # ====================================================================== the page
@@ -692,8 +740,13 @@ CSS = """
 .dp-readouts { flex-wrap: wrap; }
 .dp-readout { background: #f3f5f8; border-radius: 6px; padding: 2px 10px; font-size: 14px; }
 .dp-step-counter { font-weight: 700; font-size: 16px; }
+.dp-title { font-size: 20px; font-weight: 600; color: #1a3d6d; }
+.dp-app { padding: 4px 8px; }
+.dp-cascade-body { max-height: 440px; overflow-y: auto; }
 .dp-cascade-table { border-collapse: collapse; font-size: 12px; width: 100%; }
-.dp-cascade-table th, .dp-cascade-table td { border-bottom: 1px solid #ddd; padding: 2px 6px; text-align: left; }
+.dp-cascade-table th, .dp-cascade-table td { border-bottom: 1px solid #ddd; padding: 2px 5px; text-align: left;
+  white-space: nowrap; }
+.dp-cascade-table td:last-child { white-space: normal; }
 .dp-cascade-table td:nth-child(4) { text-align: right; }
 .dp-chart img, img.dp-chart { max-width: 100%; height: auto; }
 .dp-network img, img.dp-network { max-width: 100%; height: auto; }
@@ -705,8 +758,9 @@ if solara is not None:
         return os.environ.get(CONFIG_ENV) or None
 
     @solara.component
-    def Controls(session: VizSession, pending: dict, set_pending: Callable[[dict], None]) -> None:
-        """Scenario picker, headline sliders, backstop switch, seed (apply with Reset)."""
+    def Controls(session: VizSession, pending: dict, applied: dict, set_pending: Callable[[dict], None]) -> None:
+        """Scenario picker, headline sliders, backstop switch, seed (apply with Reset). ``applied``
+        (the values of the model on show) is a prop so that a Reset re-renders this component."""
 
         def on_scenario(name):
             session.set_scenario(name)
@@ -735,7 +789,7 @@ if solara is not None:
                           classes=["dp-switch-backstop"])
         solara.InputInt("Seed", value=int(pending["seed"]), on_value=setter("seed"), continuous_update=False,
                         classes=["dp-seed"])
-        if session.dirty:
+        if pending != applied:
             solara.Info("Changed: press Reset to apply.", dense=True, classes=["dp-pending"])
 
     @solara.component
@@ -744,6 +798,7 @@ if solara is not None:
         images = solara.use_memo(session.render, [generation, step])
         cascade = solara.use_memo(lambda: cascade_html(model), [generation, step])
         texts = readouts(model)
+        session.frame_shown.set()
         with solara.Row(classes=["dp-readouts"], gap="8px"):
             for key, text in texts.items():
                 solara.Text(text, classes=["dp-readout", f"dp-readout-{key}"])
@@ -757,14 +812,16 @@ if solara is not None:
                 solara.Image(images[name], classes=["dp-figure", "dp-chart", f"dp-chart-{name}"])
 
     @solara.component
-    def Dashboard(config: "str | Path | None" = None, sidebar: bool = True) -> None:
+    def Dashboard(config: "str | Path | None" = None) -> None:
         """The whole app for the model of ``config`` (default: $DRYPOWDER_VIZ_CONFIG or the baseline).
-        ``sidebar=False`` puts the controls in a column instead of the app layout's sidebar (the
-        sidebar is a portal that only the app layout shows; the component tests use this)."""
+
+        The controls sit in a plain left column, not in ``solara.Sidebar``: the sidebar is a
+        portal that lags one render behind (the step counter would show the previous week)."""
         session = solara.use_memo(lambda: VizSession(config if config is not None else _initial_config()), [])
         pending, set_pending = solara.use_state(dict(session.pending))
-        model, set_model = solara.use_state(session.model)
-        tick, set_tick = solara.use_state(int(session.model.steps))
+        # (model, generation, step) in one state: a reset or a step re-renders exactly once
+        view, set_view = solara.use_state((session.model, session.generation, int(session.model.steps)))
+        model, generation, tick = view
         playing = solara.use_reactive(False)
         per_frame = solara.use_reactive(1)
         error = solara.use_reactive(None)
@@ -772,22 +829,32 @@ if solara is not None:
         def do_step():
             try:
                 left = int(session.model.horizon) - int(session.model.steps)
-                set_tick(session.step(max(min(int(per_frame.value), left), 1)))
+                step = session.step(max(min(int(per_frame.value), left), 1))
+                set_view((session.model, session.generation, step))
             except Exception as exc:  # noqa: BLE001 - shown on the page
                 error.set(f"step failed: {exc}")
                 playing.set(False)
 
         def play_loop(cancel: threading.Event):
+            log.debug("play loop starts (playing=%s)", playing.value)
             while playing.value and not cancel.is_set():
                 if session.finished:
                     playing.set(False)
                     break
-                started = time.perf_counter()
+                session.frame_shown.clear()
                 do_step()
-                # leave the browser time to show the frame (rendering happens on the new tick)
-                time.sleep(max(0.15 - (time.perf_counter() - started), 0.02))
+                # the new state re-renders on the kernel's worker thread, which also handles the
+                # clicks: wait for that frame, then leave the worker idle for a moment, or the
+                # next frame queues up behind this one and Pause is never heard
+                session.frame_shown.wait(FRAME_TIMEOUT_S)
+                cancel.wait(PLAY_GAP_S)
+            log.debug("play loop ends (playing=%s, cancelled=%s)", playing.value, cancel.is_set())
 
         solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+
+        def toggle_play():
+            log.debug("play/pause clicked while %s", "playing" if playing.value else "paused")
+            playing.set(not playing.value)
 
         def do_reset():
             playing.set(False)
@@ -797,8 +864,7 @@ if solara is not None:
                 error.set(f"reset failed: {exc}")
                 return
             error.set(None)
-            set_model(session.model)
-            set_tick(int(session.model.steps))
+            set_view((session.model, session.generation, int(session.model.steps)))
 
         def panels():
             with solara.Card("Run", margin=0, classes=["dp-run"]):
@@ -807,7 +873,7 @@ if solara is not None:
                     solara.Button("Step", on_click=do_step, color="primary",
                                   disabled=playing.value or session.finished, classes=["dp-step"])
                     solara.Button("Pause" if playing.value else "Play", color="primary",
-                                  on_click=lambda: playing.set(not playing.value),
+                                  on_click=toggle_play,
                                   disabled=session.finished and not playing.value, classes=["dp-play"])
                     solara.Button("Reset", on_click=do_reset, color="secondary", classes=["dp-reset"])
                 solara.SliderInt(f"Weeks per Step / Play frame: {per_frame.value}", value=per_frame, min=1, max=13,
@@ -817,21 +883,17 @@ if solara is not None:
                 solara.Text(f"Scenario: {session.applied['scenario']}, seed {session.applied['seed']}",
                             classes=["dp-applied"])
             with solara.Card("Scenario and parameters", margin=0, classes=["dp-controls"]):
-                Controls(session, pending, set_pending)
+                Controls(session, pending, session.applied, set_pending)
 
         solara.Style(CSS)
         solara.Title("drypowder - live")
-        if sidebar:
-            with solara.AppBar():
-                solara.AppBarTitle("drypowder: the AI-capex liquidity cycle, live")
-            with solara.Sidebar():
-                panels()
-            Figures(session, model, session.generation, tick)
-        else:
-            with solara.Columns([1, 3]):
-                with solara.Column():
+        with solara.Column(classes=["dp-app"], gap="8px"):
+            solara.Text("drypowder: the AI-capex liquidity cycle, live", classes=["dp-title"])
+            with solara.Columns([1, 3], gutters_dense=True):
+                with solara.Column(gap="8px"):
                     panels()
-                Figures(session, model, session.generation, tick)
+                with solara.Column(gap="8px"):
+                    Figures(session, model, generation, tick)
 
     @solara.component
     def Page() -> None:
