@@ -18,8 +18,20 @@ class Holder(FixedAgent):
         super().__init__(model)
         self.name = name
         self.row = -1            # set when the model lays out the book
-        self.defaulted = False
+        self._defaulted = False
         self.default_step: int | None = None
+
+    @property
+    def defaulted(self) -> bool:
+        return self._defaulted
+
+    @defaulted.setter
+    def defaulted(self, value: bool) -> None:
+        """Kept in step with ``model.alive`` (one flag per book row), which the vectorised rules read."""
+        self._defaulted = bool(value)
+        alive = getattr(self.model, "alive", None)
+        if alive is not None and 0 <= self.row < len(alive):
+            alive[self.row] = not self._defaulted
 
     # balance-sheet views (read from the model's arrays)
     @property

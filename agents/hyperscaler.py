@@ -13,6 +13,7 @@ prisoner's dilemma the articles describe.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -32,23 +33,47 @@ class Hyperscaler(Holder):
 
     def planned_capex_rate(self, t_years: float, growth: float) -> float:
         """Guidance path: 2026 capex growing at ``hyperscalers.capex_growth`` per year, $bn/yr."""
-        return self.firm.capex_2026_bn * (1.0 + growth) ** t_years
+        return planned_capex(self.firm.capex_2026_bn, t_years, growth)
 
     def operating_cash_flow_rate(self, t_years: float, ocf_growth: float, ai_margin: float,
                                  ai_revenue_bn: float, ai_revenue0_bn: float) -> float:
         """Non-AI OCF growing steadily plus the AI margin on AI revenue growth since t=0, $bn/yr."""
-        base = self.firm.ocf_bn * (1.0 + ocf_growth) ** t_years
-        return base + ai_margin * self.firm.ai_revenue_share * (ai_revenue_bn - ai_revenue0_bn)
+        return operating_cash_flow(self.firm.ocf_bn, self.firm.ai_revenue_share, t_years, ocf_growth, ai_margin,
+                                   ai_revenue_bn, ai_revenue0_bn)
+
+
+def planned_capex(capex_2026_bn, t_years: float, growth: float):
+    """capex_2026 * (1 + g)^t, $bn/yr: a firm's guidance path, or every firm's (arrays of firms)."""
+    return capex_2026_bn * (1.0 + growth) ** t_years
+
+
+def operating_cash_flow(ocf_bn, ai_revenue_share, t_years: float, ocf_growth: float, ai_margin: float,
+                        ai_revenue_bn: float, ai_revenue0_bn: float):
+    """OCF = ocf_2025 * (1 + g)^t + margin * share * (AI revenue - AI revenue at t=0), $bn/yr, for one
+    firm or every firm (arrays of firms)."""
+    base = ocf_bn * (1.0 + ocf_growth) ** t_years
+    return base + ai_margin * ai_revenue_share * (ai_revenue_bn - ai_revenue0_bn)
 
 
 def payoffs(capex: np.ndarray, prize_bn: float, financing_rate: np.ndarray, ocf: np.ndarray,
             payouts: np.ndarray, spare_cash: np.ndarray, burn_penalty: float, life_years: float) -> np.ndarray:
     """U_i for a profile of annual capex rates (last axis = firms; leading axes broadcast)."""
     total = capex.sum(axis=-1, keepdims=True)
-    share = np.divide(capex, total, out=np.zeros_like(capex), where=total > 0)
+    spent = total > 0
+    share = capex / np.where(spent, total, 1.0)
+    if not spent.all():
+        share = np.where(spent, share, 0.0)
     new_debt = np.maximum(0.0, capex + payouts - ocf - spare_cash)
     fcf = ocf - capex
     return prize_bn * share - financing_rate * new_debt - burn_penalty * np.maximum(0.0, -fcf) - capex / life_years
+
+
+@functools.lru_cache(maxsize=16)
+def _profiles(m: int, n: int) -> np.ndarray:
+    """Every strategy profile of n firms with m options each (rows of option indices), read-only."""
+    out = np.array(list(itertools.product(range(m), repeat=n)))
+    out.setflags(write=False)
+    return out
 
 
 def capex_game(plan: np.ndarray, options: np.ndarray, **kw) -> tuple[np.ndarray, np.ndarray]:
@@ -58,13 +83,14 @@ def capex_game(plan: np.ndarray, options: np.ndarray, **kw) -> tuple[np.ndarray,
     per firm for each. Best responses start from the plan (multiplier closest to 1) and iterate
     until no firm wants to deviate; should they cycle, the last profile is kept (MODEL.md §4).
     """
-    n = len(plan)
+    n, m = len(plan), len(options)
     choice = np.full(n, int(np.argmin(np.abs(options - 1.0))))
     for _ in range(10 * n + 10):
         changed = False
         for i in range(n):
-            trial = np.tile(plan * options[choice], (len(options), 1))
-            trial[:, i] = plan[i] * options
+            trial = np.empty((m, n))
+            trial[:] = plan * options[choice]      # every row: the current profile ...
+            trial[:, i] = plan[i] * options        # ... with firm i trying each option
             u = payoffs(trial, **kw)[:, i]
             best = int(np.argmax(u))
             if u[best] > u[choice[i]] + 1e-12:
@@ -74,7 +100,7 @@ def capex_game(plan: np.ndarray, options: np.ndarray, **kw) -> tuple[np.ndarray,
             break
     nash = options[choice]
     if len(options) ** n <= 20000:
-        profiles = np.array(list(itertools.product(range(len(options)), repeat=n)))
+        profiles = _profiles(len(options), n)
         welfare = payoffs(plan * options[profiles], **kw).sum(axis=-1)
         coop = options[profiles[int(np.argmax(welfare))]]
     else:  # too many profiles: symmetric cooperative choice

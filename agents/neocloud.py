@@ -34,9 +34,8 @@ def haircut(price: float, reference_price: float, slope: float) -> float:
 def loan_to_value(loan: np.ndarray, units: np.ndarray, price: float, hc: float) -> np.ndarray:
     """LTV on haircut collateral; infinite where nothing is pledged but a loan is owed."""
     collateral = units * price * (1.0 - hc)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ltv = np.where(collateral > 0, loan / np.where(collateral > 0, collateral, 1.0), np.where(loan > 0, np.inf, 0.0))
-    return ltv
+    pledged = collateral > 0
+    return np.where(pledged, loan / np.where(pledged, collateral, 1.0), np.where(loan > 0, np.inf, 0.0))
 
 
 def cure_amounts(loan: np.ndarray, units: np.ndarray, cash: np.ndarray, price: float, hc: float,

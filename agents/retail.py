@@ -8,9 +8,18 @@ Rules (MODEL.md §6.1), vectorised over holders:
 * panic: a holder whose portfolio is more than ``panic_drawdown`` below its peak sells
   ``panic_sale_share`` of its holdings once and takes today's value as its new peak;
 * margin: accounts with debt follow :func:`sim.constraints.margin_call_sales`.
+
+Layout: the (holders x assets) arrays are stored asset-major, ``_ut[k, h]``, so that every
+elementwise pass runs over 100,000 contiguous holders rather than over 8 assets at a time; the
+public ``units`` and ``weights`` are (holders x assets) views of the same memory. The cascade
+trades through :class:`RetailOrders` books (:meth:`RetailPopulation.round_zero_orders`,
+:meth:`RetailPopulation.margin_orders`, :meth:`RetailPopulation.fill`,
+:meth:`RetailPopulation.settle`): panic sales and margin calls touch only the holders concerned.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import mesa
 import numpy as np
@@ -23,6 +32,62 @@ RETAIL_WEIGHTS = np.array([0.06, 0.0, 0.45, 0.27, 0.13, 0.08, 0.01, 0.0])
 
 #: 13-week log return above which FOMO buying no longer intensifies.
 MOMENTUM_SIGNAL_CAP = 0.5
+
+_NO_ROWS = np.zeros(0, dtype=np.intp)
+
+# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
+# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
+_sum = np.add.reduce
+_any = np.logical_or.reduce
+
+#: Holders per BLAS call in vector-matrix products over holders. OpenBLAS runs larger (8 x N)
+#: products on several threads, which spins the other core for little gain (and slows parallel runs).
+_BLOCK = 32768
+
+
+def _vecmat(v: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``v @ a`` for an asset-major (K, N) array (``v`` one or a few rows of K weights), in blocks of
+    holders (single-threaded BLAS): the same dot products, block by block."""
+    n = a.shape[1]
+    if n <= _BLOCK:
+        return v @ a
+    out = np.empty(v.shape[:-1] + (n,))
+    for s in range(0, n, _BLOCK):
+        np.matmul(v, a[:, s:s + _BLOCK], out=out[..., s:s + _BLOCK])
+    return out
+
+
+class RetailOrders(NamedTuple):
+    """One book of retail orders in a cascade round, asset-major.
+
+    ``units[i, j]`` units of asset ``assets[i]`` (asset i when ``assets`` is None) sold by holder
+    ``rows[j]`` (holder j when ``rows`` is None); ``side`` is +1 for sales and -1 for purchases
+    (``units`` then holds units bought). Assets not in ``assets`` have no orders. ``holders``
+    counts the holders with a non-zero order.
+    """
+
+    label: str
+    rows: np.ndarray | None
+    units: np.ndarray
+    side: float
+    holders: int
+    assets: np.ndarray | None = None
+
+    def totals(self, n_assets: int) -> np.ndarray:
+        """Net units sold of each asset (n_assets,)."""
+        sold = self.side * _sum(self.units, 1)
+        if self.assets is None:
+            return sold
+        out = np.zeros(n_assets)
+        out[self.assets] = sold
+        return out
+
+    def traded_assets(self, totals: np.ndarray) -> list[int]:
+        """Assets with at least one non-zero order (``totals`` from :meth:`totals`)."""
+        t = totals.tolist()
+        assets = range(len(t)) if self.assets is None else self.assets.tolist()
+        # a zero total can still hide orders that cancel: look at the orders themselves
+        return [k for i, k in enumerate(assets) if t[k] != 0 or bool(self.units[i].any())]
 
 
 class RetailPopulation(mesa.Agent):
@@ -39,13 +104,16 @@ class RetailPopulation(mesa.Agent):
         k = len(RETAIL_WEIGHTS)
         if n == 0:
             self.cash = np.zeros(0)
-            self.units = np.zeros((0, k))
+            self._ut = np.zeros((k, 0))
             self.debt = np.zeros(0)
-            self.weights = np.zeros((0, k))
+            self._wt = np.zeros((k, 0))
             self.peak = np.zeros(0)
             self.closed = np.zeros(0, dtype=bool)
             self.wealth_share = np.zeros(0)
             self.margin_accounts = np.zeros(0, dtype=int)
+            self._buf = np.zeros((k, 0))
+            self._held = np.zeros(k, dtype=bool)
+            self._n_margin = 0
             return
         wealth = rng.lognormal(0.0, 1.0, n)
         wealth *= params.wealth_bn / wealth.sum()
@@ -56,63 +124,241 @@ class RetailPopulation(mesa.Agent):
         self.debt = gross - wealth
         self.cash = gross * params.cash_share
         alpha = 20.0 * RETAIL_WEIGHTS + 1e-3
-        self.weights = rng.dirichlet(alpha, n) * (RETAIL_WEIGHTS > 0)
-        self.weights /= self.weights.sum(axis=1, keepdims=True)
-        self.units = (gross - self.cash)[:, None] * self.weights  # prices are 1 at t=0
+        weights = rng.dirichlet(alpha, n) * (RETAIL_WEIGHTS > 0)
+        weights /= weights.sum(axis=1, keepdims=True)
+        units = (gross - self.cash)[:, None] * weights        # prices are 1 at t=0
+        # holders are stored margin accounts first, so that margin calls read a contiguous block
+        order = np.argsort(~(self.debt > 0), kind="stable")
+        self.wealth_share, self.debt, self.cash, gross = (self.wealth_share[order], self.debt[order],
+                                                          self.cash[order], gross[order])
+        self._wt = np.ascontiguousarray(weights[order].T)
+        self._ut = np.ascontiguousarray(units[order].T)
         self.peak = gross.copy()
         self.closed = np.zeros(n, dtype=bool)
-        self.margin_accounts = np.nonzero(self.debt > 0)[0]   # rows that can face margin calls
+        self._n_margin = int(np.count_nonzero(self.debt > 0))
+        self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
+        self._buf = np.empty_like(self._ut)                    # scratch for the week's momentum book
+        self._held = self._wt.any(axis=1)                      # assets some holder can ever own
 
     # ------------------------------------------------------------------ views
+    @property
+    def units(self) -> np.ndarray:
+        """Units held (N, K): a view of the asset-major array (writes go through)."""
+        return self._ut.T
+
+    @units.setter
+    def units(self, value: np.ndarray) -> None:
+        value = np.asarray(value, dtype=float)
+        if value.shape != self._ut.T.shape:
+            raise ValueError(f"retail units must have shape {self._ut.T.shape}, got {value.shape}")
+        self._ut = np.ascontiguousarray(value.T)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Portfolio weights (N, K), rows summing to one: a view of the asset-major array."""
+        return self._wt.T
+
+    @weights.setter
+    def weights(self, value: np.ndarray) -> None:
+        value = np.asarray(value, dtype=float)
+        if value.shape != self._wt.T.shape:
+            raise ValueError(f"retail weights must have shape {self._wt.T.shape}, got {value.shape}")
+        self._wt = np.ascontiguousarray(value.T)
+        self._held = self._wt.any(axis=1)
+
+    def savings(self, inflow_bn: float) -> np.ndarray:
+        """Each holder's share of a week's savings inflow: ``inflow_bn * wealth_share`` (kept from
+        one week to the next while the inflow is the same)."""
+        key = (inflow_bn, id(self.wealth_share))
+        if getattr(self, "_savings_key", None) != key:
+            self._savings = inflow_bn * self.wealth_share
+            self._savings_key = key
+        return self._savings
+
     def aggregate_units(self) -> np.ndarray:
-        return self.units.sum(axis=0)
+        return _sum(self._ut, 1)
 
     def values(self, prices: np.ndarray) -> np.ndarray:
         return self.units * prices
 
     def equity(self, prices: np.ndarray) -> np.ndarray:
-        return self.cash + self.units @ prices - self.debt
+        return self.cash + _vecmat(prices, self._ut) - self.debt
 
     # ------------------------------------------------------------------ rules
+    def _momentum_rate(self, r13: np.ndarray, prices: np.ndarray, any_closed: bool | None = None):
+        """(rate_h, q_k) with units bought u_hk = rate_h * w_hk * q_k, or None when nobody buys.
+
+        spend_h = c_h * kappa * strength_h / 13 (at most c_h), strength_h = sum_k w_hk signal_k, split in
+        proportion to w_hk * signal_k: units_hk = spend_h * w_hk * signal_k / (strength_h * P_k)
+        = rate_h * w_hk * q_k with rate_h = c_h * min(kappa / 13, 1 / strength_h), q_k = signal_k / P_k.
+        """
+        signal = np.minimum(np.maximum(r13, 0.0), MOMENTUM_SIGNAL_CAP)
+        if self.n == 0 or not _any(signal):
+            return None
+        strength = _vecmat(signal, self._wt)              # >= 0
+        # 1 / strength where strength > 0, else 0 (computed in place: strength is not needed after)
+        rate = np.divide(1.0, strength, out=strength, where=strength > 0)
+        np.minimum(rate, self.params.momentum_sensitivity / 13.0, out=rate)
+        if self.closed.any() if any_closed is None else any_closed:
+            rate[self.closed] = 0.0
+        rate *= self.cash
+        return rate, signal / prices
+
     def momentum_purchases(self, r13: np.ndarray, prices: np.ndarray) -> np.ndarray | None:
         """Units bought this week by each holder (N, K) from its own cash (None: nobody buys)."""
-        signal = np.clip(r13, 0.0, MOMENTUM_SIGNAL_CAP)
-        if self.n == 0 or not signal.any():
+        found = self._momentum_rate(r13, prices)
+        if found is None:
             return None
-        # spend_h = c_h * kappa * strength_h / 13 (at most c_h), split in proportion to w_hk * signal_k:
-        # units_hk = spend_h * w_hk * signal_k / (strength_h * P_k) = rate_h * w_hk * (signal_k / P_k)
-        strength = self.weights @ signal
-        rate = np.minimum(self.params.momentum_sensitivity / 13.0, np.divide(1.0, strength, out=np.zeros_like(strength), where=strength > 0))
-        rate = self.cash * np.where(self.closed, 0.0, rate)
-        return (rate[:, None] * self.weights) * (signal / prices)
+        rate, q = found
+        buys = self._wt * rate
+        buys *= q[:, None]
+        return buys.T
+
+    def _panic(self, prices: np.ndarray, any_closed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, units sold (K, m)) of holders in panic this week; resets their peaks."""
+        value = _vecmat(prices, self._ut)
+        value += self.cash
+        np.maximum(self.peak, value, out=self.peak)
+        in_panic = value < (1.0 - self.params.panic_drawdown) * self.peak
+        if self.closed.any() if any_closed is None else any_closed:
+            in_panic &= ~self.closed
+        if not _any(in_panic):
+            return _NO_ROWS, np.zeros((len(self._ut), 0))
+        rows = np.flatnonzero(in_panic)
+        sold = self._ut[:, rows] * self.params.panic_sale_share
+        self.peak[rows] = value[rows]
+        return rows, sold
 
     def panic_sales(self, prices: np.ndarray) -> np.ndarray:
         """Units sold (N, K) by holders in a drawdown deeper than ``panic_drawdown``: each sells
         ``panic_sale_share`` of its holdings once and resets its reference peak (capitulation), so
         panicking again takes a further fall of the same size."""
-        value = self.cash + self.units @ prices
-        self.peak = np.maximum(self.peak, value)
-        in_panic = (value < (1.0 - self.params.panic_drawdown) * self.peak) & ~self.closed
-        sold = self.units * (self.params.panic_sale_share * in_panic)[:, None]
-        self.peak = np.where(in_panic, value, self.peak)
-        return sold
+        rows, sold = self._panic(prices)
+        out = np.zeros_like(self._ut)
+        out[:, rows] = sold
+        return out.T
+
+    def _margin(self, prices: np.ndarray, mm: np.ndarray):
+        """(rows, units sold (K, m), newly closed rows) of margin accounts under a call; rows is None
+        when no account sells (then nothing is closed either)."""
+        m = self._n_margin                  # margin accounts are rows 0..m-1
+        if m == 0:
+            return None, None, _NO_ROWS
+        # cash counts towards equity: only debt net of cash is at risk
+        net_debt = np.maximum(self.debt[:m] - self.cash[:m], 0.0)
+        # Screen: an account is called only when equity (assets - net debt) is below its requirement
+        # sum_k mm_k v_k. Two matrix-vector products find the candidates, with a slack far above
+        # rounding, so that no account the exact rule would call is missed; the exact rule
+        # (margin_call_sales) then runs on the candidates only (every other account sells nothing).
+        units = self._ut[:, :m]
+        assets, required = _vecmat(np.array((prices, prices * mm)), units)
+        excess = assets - required              # equity above the requirement: assets - required - net debt
+        excess -= net_debt
+        screened = excess < 1e-9 * assets + 1e-12
+        screened &= net_debt > 0
+        if not _any(screened):
+            return None, None, _NO_ROWS
+        cand = np.flatnonzero(screened)
+        units = units[:, cand]
+        values = units * prices[:, None]
+        sales_value, closed_idx = margin_call_sales(values.T, net_debt[cand], mm, self.params.margin_leverage)
+        if not _any(sales_value):
+            return None, None, _NO_ROWS
+        sel = np.flatnonzero(sales_value)
+        total = _sum(values[:, sel], 0)
+        frac = np.divide(sales_value[sel], total, out=np.zeros(total.shape), where=total > 0)
+        sold = units[:, sel] * np.clip(frac, 0.0, 1.0)
+        closed = cand[closed_idx]
+        return cand[sel], sold, closed[~self.closed[closed]]
 
     def margin_sales(self, prices: np.ndarray, mm: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """Units sold (N, K) on margin calls (None: no call) and the close-out mask (equity wiped out)."""
+        rows, sold, closed_rows = self._margin(prices, mm)
         closed = np.zeros(self.n, dtype=bool)
-        idx = self.margin_accounts
-        if len(idx) == 0:
+        if rows is None:
             return None, closed
-        units = self.units[idx]
-        values = units * prices
-        # cash counts towards equity: only debt net of cash is at risk
-        net_debt = np.maximum(self.debt[idx] - self.cash[idx], 0.0)
-        sales_value, closed_idx = margin_call_sales(values, net_debt, mm, self.params.margin_leverage)
-        if not sales_value.any():
-            return None, closed
-        sold = np.zeros_like(self.units)
-        total = values.sum(axis=1)
-        frac = np.divide(sales_value, total, out=np.zeros_like(total), where=total > 0)
-        sold[idx] = units * np.clip(frac, 0.0, 1.0)[:, None]
-        closed[idx] = closed_idx
-        return sold, closed & ~self.closed
+        out = np.zeros_like(self._ut)
+        out[:, rows] = sold
+        closed[closed_rows] = True
+        return out.T, closed
+
+    # ------------------------------------------------------------------ books for the cascade
+    def round_zero_orders(self, r13: np.ndarray, prices: np.ndarray) -> list[RetailOrders]:
+        """The week's voluntary books, both decided on the opening state: panic sales, then momentum
+        purchases (the latter written into a scratch array reused every week)."""
+        books = []
+        any_closed = bool(_any(self.closed))
+        found = self._momentum_rate(r13, prices, any_closed) if self.n else None
+        rows, sold = self._panic(prices, any_closed)
+        if len(rows) and sold.any():
+            books.append(RetailOrders("panic", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0)))))
+        if found is not None:
+            rate, q = found
+            # u_hk = (rate_h * w_hk) * q_k for the assets bought this week (q_k > 0, held by someone);
+            # every other asset's row would be zero
+            assets = np.flatnonzero((q > 0) & self._held)
+            if len(assets):
+                buys = self._buf[:len(assets)]
+                for i, k in enumerate(assets.tolist()):
+                    np.multiply(self._wt[k], rate, out=buys[i])
+                    buys[i] *= q[k]
+                books.append(RetailOrders("momentum", None, buys, -1.0, int(np.count_nonzero(rate)), assets))
+        return books
+
+    def margin_orders(self, prices: np.ndarray, mm: np.ndarray) -> tuple[RetailOrders | None, np.ndarray]:
+        """The margin-call book of a cascade round (None: no sale) and the accounts closed out."""
+        rows, sold, closed_rows = self._margin(prices, mm)
+        if rows is None or not sold.any():
+            return None, closed_rows
+        return RetailOrders("margin_call", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0)))), closed_rows
+
+    def fill(self, book: RetailOrders, px: np.ndarray) -> np.ndarray:
+        """Execute ``book`` at prices ``px``: the units change hands; returns each holder's proceeds
+        (value sold at ``px``, negative for purchases), aligned with ``book.rows``."""
+        if book.assets is not None:                  # whole rows of some assets, every holder
+            for i, k in enumerate(book.assets.tolist()):
+                if book.side > 0:
+                    self._ut[k] -= book.units[i]
+                else:
+                    self._ut[k] += book.units[i]
+            px = px[book.assets]
+        elif book.rows is None:
+            if book.side > 0:
+                self._ut -= book.units
+            else:
+                self._ut += book.units
+        else:
+            self._ut[:, book.rows] -= book.side * book.units
+        proceeds = _vecmat(px, book.units)
+        return proceeds if book.side > 0 else np.negative(proceeds, out=proceeds)
+
+    def settle(self, book: RetailOrders, proceeds: np.ndarray, forced: bool) -> tuple[float, float]:
+        """Cash side of a filled book. Voluntary trades: proceeds (or payments) land in cash. Forced
+        sales: the proceeds land in cash and then repay margin debt. Returns (value received, debt repaid)."""
+        rows = book.rows
+        if not forced:
+            if rows is None:
+                self.cash += proceeds
+            else:
+                self.cash[rows] += proceeds
+            return float(_sum(proceeds)), 0.0
+        sells = np.maximum(proceeds, 0.0)
+        idx = slice(None) if rows is None else rows
+        cash = self.cash[idx] + sells
+        repay = np.minimum(sells, self.debt[idx])
+        self.debt[idx] -= repay
+        self.cash[idx] = cash - repay
+        return float(sells.sum()), float(repay.sum())
+
+    def close_accounts(self) -> tuple[float, float]:
+        """Closed-out margin accounts: their cash goes to the broker against the debt, the unpaid rest
+        is the broker's loss. Returns (cash to the broker, loss)."""
+        m = self._n_margin                   # only margin accounts (rows 0..m-1) ever carry debt
+        closed = np.flatnonzero(self.closed[:m] & (self.debt[:m] > 0))
+        if not len(closed):
+            return 0.0, 0.0
+        to_broker = np.minimum(self.cash[closed], self.debt[closed])
+        loss = self.debt[closed] - to_broker
+        self.cash[closed] -= to_broker
+        self.debt[closed] = 0.0
+        return float(to_broker.sum()), float(loss.sum())

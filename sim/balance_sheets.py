@@ -17,6 +17,14 @@ from collections import defaultdict
 
 import numpy as np
 
+_INT = (int, np.integer)
+_REAL = (float, int, np.floating, np.integer)
+
+# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
+# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
+_sum = np.add.reduce
+_any = np.logical_or.reduce
+
 
 class Book:
     def __init__(self, n_holders: int, n_assets: int):
@@ -36,10 +44,12 @@ class Book:
         self.initial_cash_total = 0.0
 
     # ---------------------------------------------------------------- cash
-    def external(self, i: int | np.ndarray, amount, category: str) -> None:
-        """Cash from (amount > 0) or to (amount < 0) outside the model, recorded by category."""
-        if np.ndim(i) == 0 and np.ndim(amount) == 0:     # the common scalar case, without array overhead
-            a = float(amount)
+    def external(self, i: int | slice | np.ndarray, amount, category: str) -> None:
+        """Cash from (amount > 0) or to (amount < 0) outside the model, recorded by category.
+
+        ``i`` is a row, a slice of rows (a group of holders) or an array of rows (repeats add up)."""
+        if isinstance(i, _INT) and isinstance(amount, _REAL):
+            a = float(amount)                              # the common scalar case, without array overhead
             self.cash[i] += a
             if a > 0:
                 self.sources[category] += a
@@ -47,9 +57,17 @@ class Book:
                 self.sinks[category] -= a
             return
         amt = np.asarray(amount, dtype=float)
-        np.add.at(self.cash, i, amt)
-        total_in = float(np.clip(amt, 0, None).sum())
-        total_out = float(np.clip(-amt, 0, None).sum())
+        if isinstance(i, slice):                           # distinct rows: a plain in-place add
+            self.cash[i] += amt
+        else:
+            np.add.at(self.cash, i, amt)
+        if amt.ndim and amt.size and np.minimum.reduce(amt) >= 0:       # all inflows (the usual case): one sum
+            total_in, total_out = float(_sum(amt)), 0.0
+        elif amt.ndim and amt.size and np.maximum.reduce(amt) <= 0:     # all outflows
+            total_in, total_out = 0.0, float(_sum(-amt))
+        else:
+            total_in = float(np.maximum(amt, 0.0).sum())
+            total_out = float(np.maximum(-amt, 0.0).sum())
         if total_in:
             self.sources[category] += total_in
         if total_out:
@@ -64,13 +82,44 @@ class Book:
 
     def transfer(self, payer: int | np.ndarray, payee: int | np.ndarray, amount) -> None:
         """Cash from one holder to another: creates and destroys nothing."""
-        if np.ndim(payer) == 0 and np.ndim(payee) == 0 and np.ndim(amount) == 0:
+        if isinstance(payer, _INT) and isinstance(payee, _INT) and isinstance(amount, _REAL):
+            self.cash[payer] -= amount                      # the common scalar case, without array overhead
+            self.cash[payee] += amount
+            return
+        amt = np.asarray(amount, dtype=float)
+        if (isinstance(payer, _INT) and isinstance(payee, np.ndarray) and payee.ndim == 1 and amt.ndim == 1
+                and len(payee) == len(amt)):
+            # one payer, many payees: the payer pays each amount in turn, as np.subtract.at would
+            left = float(self.cash[payer])
+            for a in amt.tolist():
+                left -= a
+            self.cash[payer] = left
+            if len(set(payee.tolist())) == len(payee):
+                self.cash[payee] += amt
+            else:
+                np.add.at(self.cash, payee, amt)
+            return
+        if np.ndim(payer) == 0 and np.ndim(payee) == 0 and amt.ndim == 0:
             self.cash[payer] -= amount
             self.cash[payee] += amount
             return
-        payer, payee, amt = np.broadcast_arrays(np.asarray(payer), np.asarray(payee), np.asarray(amount, dtype=float))
+        payer, payee, amt = np.broadcast_arrays(np.asarray(payer), np.asarray(payee), amt)
         np.subtract.at(self.cash, payer, amt)
         np.add.at(self.cash, payee, amt)
+
+    def receive(self, rows: int | slice | np.ndarray, amount, category: str) -> None:
+        """Cash from outside the model (``amount`` >= 0, distinct rows): ``external(rows, amount, category)``."""
+        self.cash[rows] += amount
+        total = float(_sum(amount, axis=None) if isinstance(amount, np.ndarray) else amount)
+        if total:
+            self.sources[category] += total
+
+    def pay_out(self, rows: int | slice | np.ndarray, paid, category: str) -> None:
+        """Cash paid to outside the model (``paid`` >= 0, distinct rows): ``external(rows, -paid, category)``."""
+        self.cash[rows] -= paid
+        total = float(_sum(paid, axis=None) if isinstance(paid, np.ndarray) else paid)
+        if total:
+            self.sinks[category] += total
 
     # ---------------------------------------------------------------- claims
     def loans_receivable(self) -> np.ndarray:
@@ -86,7 +135,7 @@ class Book:
         return out
 
     def nav_per_unit(self, nav: np.ndarray) -> np.ndarray:
-        return np.divide(nav, self.fund_units_outstanding, out=np.zeros_like(nav),
+        return np.divide(nav, self.fund_units_outstanding, out=np.zeros(nav.shape),
                          where=self.fund_units_outstanding > 0)
 
     # ---------------------------------------------------------------- statements

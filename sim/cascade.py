@@ -16,6 +16,10 @@ momentum buying and panic selling). Every later round (MODEL.md §6):
 The loop stops when a round forces no sale, or after ``simulation.max_cascade_rounds``. Every
 sale is recorded in ``model.events`` (``events.parquet``): who, by which constraint, what, how
 much, and the price move that followed.
+
+Institutions' orders are an (N holders x K assets) array per round; retail orders are
+:class:`agents.retail.RetailOrders` books that name only the holders that trade (all of them for
+momentum buying, the few concerned for panic sales and margin calls).
 """
 
 from __future__ import annotations
@@ -24,14 +28,20 @@ import numpy as np
 
 from agents.neocloud import cure_amounts, haircut, loan_to_value
 from agents.private_credit import redemption_request_share, software_book_value
+from agents.retail import RetailOrders
 from sim.config import ASSETS
 from sim.constraints import maintenance_margins, margin_call_sales
-from sim.markets import clear, pecking_order_sale
+from sim.markets import exponential_clearing, pecking_order_sale
 
 A = {name: k for k, name in enumerate(ASSETS)}
 EVENT_COLUMNS = ["step", "round", "agent_id", "agent_kind", "agent_name", "constraint", "asset", "units_sold",
                  "value_bn", "price_return", "holders", "detail"]
 FORCED = ("margin_call", "covenant_breach", "redemption", "commitment", "default")
+
+# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
+# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
+_sum = np.add.reduce
+_any = np.logical_or.reduce
 PRIORITY = {"default": 5, "margin_call": 4, "covenant_breach": 3, "redemption": 2, "commitment": 1,
             "crowding_out": 0, "momentum": 0, "panic": 0}
 #: Orders and claims below this ($1 thousand) are rounding noise, not economics.
@@ -50,8 +60,8 @@ class Cascade:
         self.requested_from_funds = np.zeros(len(model.holders))
         self.liquidating: list[int] = []
         self.due_now: dict[int, list] = {}
-        self.retail_label = "momentum"
         self.round_now = 0
+        self._margins_step = None       # (step, realised vol, maintenance margins): fixed within a step
 
     # ------------------------------------------------------------------ inputs from the step
     def begin_step(self) -> None:
@@ -108,6 +118,7 @@ class Cascade:
                 if f.defaulted or nav[row] <= 0:
                     continue
                 f.redemption_queue.append((m.steps + p.redemption_lag_steps, -1, s * nav[row]))
+                m.redemption_requests_bn[f.kind] += float(s * nav[row])
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
@@ -118,8 +129,8 @@ class Cascade:
         self._pay_obligations()
         for r in range(1, rounds + 1):
             self.round_now = r
-            orders, retail_orders, labels = self._constraint_orders(first=(r == 1))
-            if not orders.any() and retail_orders is None:
+            orders, retail_books, labels = self._constraint_orders(first=(r == 1))
+            if not retail_books and not _any(orders, axis=None):
                 if self.liquidating:
                     self._settle_defaults(self.liquidating)
                     self.liquidating = []
@@ -128,39 +139,43 @@ class Cascade:
                 if not self.to_liquidate:
                     break
                 continue
-            self._round(r, orders, retail_orders, labels)
+            self._round(r, orders, retail_books, labels)
             self._pay_obligations()
             m.last_rounds = r
         m.max_rounds = max(m.max_rounds, m.last_rounds)
         self._refresh_software_books()
 
-    def _round_zero_orders(self):
+    def _round_zero_orders(self) -> tuple[np.ndarray, list[RetailOrders], list[str]]:
+        """Round 0: queued sales (own Treasuries) and the retail week (panic sales, momentum buying)."""
         m = self.m
         n = len(m.holders)
         orders = np.zeros((n, m.K))
-        labels = np.array([""] * n, dtype=object)
+        labels = [""] * n
         for row, asset, units, constraint in self.queued:
             orders[row, asset] += units
             labels[row] = constraint
-        retail_orders = None
+        books: list[RetailOrders] = []
         if m.retail.n:
             r13 = np.log(m.prices / m.price_history[0]) if m.price_history else np.zeros(m.K)
-            buys = m.retail.momentum_purchases(r13, m.prices)
-            panic = m.retail.panic_sales(m.prices)
-            self.retail_label = "round0"
-            self.retail_split = {"panic": panic}
-            retail_orders = panic if panic.any() else None
-            if buys is not None:
-                retail_orders = panic - buys
-                self.retail_split["momentum"] = -buys
-        return orders, retail_orders, labels
+            books = m.retail.round_zero_orders(r13, m.prices)
+        return orders, books, labels
 
-    def _constraint_orders(self, first: bool):
-        """Orders forced this round: (N, K) units for institutions, (holders, K) for retail."""
+    def margins(self) -> tuple[np.ndarray, np.ndarray]:
+        """(realised vol, maintenance margins) of this step: both depend only on past weekly returns,
+        so they are computed once a step."""
+        m = self.m
+        key = (m.steps, len(m.log_returns))
+        if self._margins_step is None or self._margins_step[0] != key:
+            vol = m.realised_vol()
+            self._margins_step = (key, vol, maintenance_margins(m.margin, vol, m.vol))
+        return self._margins_step[1], self._margins_step[2]
+
+    def _constraint_orders(self, first: bool) -> tuple[np.ndarray, list[RetailOrders], list[str]]:
+        """Orders forced this round: (N, K) units for institutions, retail margin-call books."""
         m, b, p = self.m, self.m.book, self.m.prices
         n = len(m.holders)
         orders = np.zeros((n, m.K))
-        labels = np.array([""] * n, dtype=object)
+        labels = [""] * n
         self.proceeds_use: dict[int, str] = {}
 
         def put(row: int, units: np.ndarray, label: str) -> None:
@@ -174,47 +189,49 @@ class Cascade:
             put(row, b.units[row].copy(), "default")
         self.liquidating = list(self.to_liquidate)
         self.to_liquidate = []
-        vol = m.realised_vol()
+        vol, mm = self.margins()
         # margin calls: hedge funds
         hf = m.cfg.hedge_funds
-        rows = np.array([f.row for f in m.hedge_funds if not f.defaulted], dtype=int)
+        sl = m.slices["hedge_fund"]
+        alive = m.alive[sl]
+        rows, idx = (m.rows["hedge_fund"], sl) if np.logical_and.reduce(alive) else (np.flatnonzero(alive) + sl.start,) * 2
         if len(rows):
-            mm = maintenance_margins(m.margin, vol, m.vol)
-            values = b.units[rows] * p
-            net_debt = np.maximum(b.external_debt[rows] - b.cash[rows], 0.0)
-            sales, closed = margin_call_sales(values, net_debt, mm, hf.leverage)
-            for row, s, c in zip(rows, sales, closed):
-                if c:
+            values = b.units[idx] * p
+            net_debt = np.maximum(b.external_debt[idx] - b.cash[idx], 0.0)
+            sales, closed = margin_call_sales(values, net_debt, mm, m.hf_target_leverage[idx])
+            for i in (np.flatnonzero(closed | (sales > 0)) if _any(closed) or _any(sales) else ()):
+                row = int(rows[i])
+                if closed[i]:
                     self.declare_default(m.holders[row], "margin")
                     self.to_liquidate.remove(row)
                     put(row, b.units[row].copy(), "default")
                     self.liquidating.append(row)
-                elif s > 0:
+                else:
                     total = b.units[row] @ p
-                    put(row, b.units[row] * (s / total), "margin_call")
+                    put(row, b.units[row] * (sales[i] / total), "margin_call")
         # margin calls: retail accounts
-        retail_orders = None
+        books: list[RetailOrders] = []
         if m.retail.n:
-            mm = maintenance_margins(m.margin, vol, m.vol)
-            sold, closed = m.retail.margin_sales(p, mm)
-            retail_orders = sold if sold is not None and sold.any() else None
-            if closed.any():
-                m.retail.closed |= closed
-                m.defaults_by_kind["retail"] += int(closed.sum())
-            self.retail_label = "margin_call"
+            book, closed_rows = m.retail.margin_orders(p, mm)
+            if book is not None:
+                books.append(book)
+            if len(closed_rows):
+                m.retail.closed[closed_rows] = True
+                m.defaults_by_kind["retail"] += len(closed_rows)
         # covenants: neoclouds, tested once a step (lenders act weekly, not within the day)
         nc = m.cfg.neoclouds
         if m.neoclouds and first:
             price = p[A["used_gpu"]]
             hc = haircut(price, 1.0, nc.haircut_slope)
-            ncr = m.rows["neocloud"]
-            loans = b.gpu_loans.sum(axis=0)
-            alive = np.array([not a.defaulted for a in m.neoclouds])
-            ltv = loan_to_value(loans, b.units[ncr, A["used_gpu"]], price, hc)
+            ncr = m.slices["neocloud"]
+            loans = _sum(b.gpu_loans, 0)
+            alive = m.alive[ncr]
+            fleet = b.units[ncr, A["used_gpu"]]
+            ltv = loan_to_value(loans, fleet, price, hc)
             breach = alive & (ltv > m.covenant_ltv)
-            underwater = alive & (loan_to_value(loans, b.units[ncr, A["used_gpu"]], price, 0.0) > 1.0)
-            if breach.any():
-                prepay, sell, cannot = cure_amounts(loans, b.units[ncr, A["used_gpu"]], np.maximum(b.cash[ncr], 0), price, hc, m.covenant_ltv)
+            if _any(breach):
+                underwater = alive & (loan_to_value(loans, fleet, price, 0.0) > 1.0)
+                prepay, sell, cannot = cure_amounts(loans, fleet, np.maximum(b.cash[ncr], 0), price, hc, m.covenant_ltv)
                 cannot = cannot | underwater
                 sell = sell / nc.cure_weeks     # the breach is cured over the waiver period
                 for j in np.nonzero(breach)[0]:
@@ -238,21 +255,24 @@ class Cascade:
             self._redemption_orders(put)
         # commitments: sovereigns short of cash sell by conviction
         self._commitment_orders(put)
-        return orders, retail_orders, labels
+        return orders, books, labels
 
     def _redemption_orders(self, put) -> None:
         m, b, p = self.m, self.m.book, self.m.prices
-        nav = m.fund_nav()
+        nav = None
         self.due_now: dict[int, list] = {}
-        for f in [*m.pc_funds, *m.hedge_funds]:
-            if f.defaulted or not f.redemption_queue:
+        for f in m.funds:
+            if not f.redemption_queue or f.defaulted:
                 continue
             due = [q for q in f.redemption_queue if q[0] <= m.steps]
             if not due:
                 continue
             amount = sum(q[2] for q in due)
             if f.kind == "private_credit":
-                gate = m.cfg.private_credit.gate_per_qtr * max(nav[f.row], 0.0) - f.paid_this_quarter
+                if nav is None:          # NAV at the start of the round (orders do not move it)
+                    nav = m.pc_nav()
+                gate = m.cfg.private_credit.gate_per_qtr * max(nav[f.row - m.slices["private_credit"].start], 0.0) \
+                    - f.paid_this_quarter
                 if amount > gate + 1e-9:
                     f.gate_bound_this_quarter = True
                 amount = min(amount, max(gate, 0.0))
@@ -271,11 +291,13 @@ class Cascade:
 
     def _commitment_orders(self, put) -> None:
         m, b, p = self.m, self.m.book, self.m.prices
+        if not self.obligations:
+            return               # nothing owed: no sovereign needs to sell
         owed = np.zeros(len(m.holders))
         for payer, payee, amount, kind in self.obligations:
             owed[payer] += amount
         order = m.cfg.sovereigns.conviction_order
-        nav_unit = b.nav_per_unit(m.fund_nav())
+        nav_unit = None      # NAV per fund unit, computed when first needed (queuing does not move it)
         for sov in m.sovereigns:
             r = sov.row
             need = owed[r] - max(b.cash[r], 0.0) - self.requested_from_funds[r]
@@ -293,6 +315,8 @@ class Cascade:
                 else:  # redeem from funds: queued at the fund, paid after its lag
                     funds = m.hedge_funds if item == "hedge_fund_shares" else m.pc_funds
                     lag = (m.cfg.hedge_funds if item == "hedge_fund_shares" else m.cfg.private_credit).redemption_lag_steps
+                    if nav_unit is None:
+                        nav_unit = b.nav_per_unit(m.fund_nav())
                     for f in funds:
                         if need <= 1e-9 or f.defaulted:
                             continue
@@ -309,111 +333,102 @@ class Cascade:
         return sum(q[2] for q in fund.redemption_queue if q[1] == investor_row)
 
     # ------------------------------------------------------------------ one round
-    def _round(self, r: int, orders: np.ndarray, retail_orders: np.ndarray | None, labels: np.ndarray) -> None:
+    def _round(self, r: int, orders: np.ndarray, retail_books: list[RetailOrders], labels: list[str]) -> None:
         m, b = self.m, self.m.book
-        ret_row = m.retail.row
-        total = orders.sum(axis=0) + (self.market_units if r == 0 else 0.0)
-        if retail_orders is not None:
-            total = total + retail_orders.sum(axis=0)
+        total = _sum(orders, 0)
         if r == 0:
+            total = total + self.market_units
             market = self.market_units
             self.market_units = np.zeros(m.K)
         else:
-            market = np.zeros(m.K)
+            market = None
+        retail_totals = [book.totals(m.K) for book in retail_books]
+        for t in retail_totals:
+            total = total + t
         depth = m.depth * m.pool.depth_multiplier()
-        clearing = clear(m.prices, total, m.prices / depth, law="exponential")
-        m.apply_price_factor(clearing.new_prices / clearing.old_prices)
-        px = clearing.execution_prices
-        ret = clearing.returns
+        factor, px, ret = exponential_clearing(m.prices, total, depth)    # = markets.clear(..., "exponential")
+        m.apply_price_factor(factor)
         # institutions
-        proceeds = orders @ px
-        b.units -= orders
-        self._settle_cash(np.arange(len(m.holders)), proceeds)
+        if _any(orders, axis=None):
+            proceeds = orders @ px
+            b.units -= orders
+            self._settle_cash(proceeds)
+        else:
+            proceeds = None
         # retail accounts
-        if retail_orders is not None:
-            pr = retail_orders @ px
-            m.retail.units -= retail_orders
-            self._settle_retail(pr, forced=(self.retail_label == "margin_call"))
-            if self.retail_label == "margin_call":
-                repay = np.minimum(np.maximum(pr, 0.0), m.retail.debt)
-                m.retail.debt -= repay
-                m.retail.cash -= repay
-                b.record(-repay.sum(), "margin_debt_repaid")
-                self._close_retail_accounts()
-            m._sync_retail()
-        # uses of proceeds
-        for row in np.nonzero(proceeds > 0)[0]:
+        if retail_books:
+            self._settle_retail(retail_books, px)
+        # uses of proceeds: margin debt repaid, GPU loans prepaid
+        uses = proceeds is not None and ("margin_call" in labels or "covenant_breach" in labels)
+        for row in (np.flatnonzero(proceeds > 0) if uses else ()):
             label = labels[row]
             if label == "margin_call":
                 repay = min(proceeds[row], b.external_debt[row])
                 b.external_debt[row] -= repay
                 b.external(row, -repay, "margin_debt_repaid")
             elif label == "covenant_breach":
-                j = row - m.rows["neocloud"][0]
+                j = row - m.slices["neocloud"].start
                 self._prepay_loan(j, proceeds[row])
         if r > 0 and self.liquidating:
             self._settle_defaults(self.liquidating)
             self.liquidating = []
         if r > 0 and self.due_now:
             self._pay_redemptions()
-        # record
-        for row in np.nonzero(orders.any(axis=1))[0]:
-            agent = m.holders[row]
-            for k in np.nonzero(orders[row])[0]:
-                self._event(r, agent, labels[row], ASSETS[k], orders[row, k], orders[row, k] * px[k], ret[k], 1)
-        if retail_orders is not None:
-            books = self.retail_split if self.retail_label == "round0" else {self.retail_label: retail_orders}
-            for label, book in books.items():
-                n_holders = int((np.abs(book).sum(axis=1) > 0).sum())
-                if book is None:
-                    continue
-                for k in np.nonzero(book.any(axis=0))[0]:
-                    units = book[:, k].sum()
-                    self._event(r, m.retail, label, ASSETS[k], units, units * px[k], ret[k], n_holders)
-        if r == 0:
-            for k in np.nonzero(market)[0]:
+        # record: every (holder, asset) order, holder by holder
+        if proceeds is not None:
+            rows, ks = np.nonzero(orders)
+            units = orders[rows, ks]
+            for row, k, u, v, rk in zip(rows.tolist(), ks.tolist(), units.tolist(), (units * px[ks]).tolist(),
+                                        ret[ks].tolist()):
+                self._event(r, m.holders[row], labels[row], ASSETS[k], u, v, rk, 1)
+        if retail_books:
+            px_list, ret_list = px.tolist(), ret.tolist()
+            for book, totals in zip(retail_books, retail_totals):
+                units = totals.tolist()
+                for k in book.traded_assets(totals):
+                    self._event(r, m.retail, book.label, ASSETS[k], units[k], units[k] * px_list[k], ret_list[k],
+                                book.holders)
+        if market is not None:
+            for k in np.flatnonzero(market):
                 self._event(0, None, "crowding_out", ASSETS[k], market[k], market[k] * px[k], ret[k], 0)
 
-    def _settle_cash(self, rows: np.ndarray, proceeds: np.ndarray) -> None:
-        """Sellers paid from the pool while it lasts, then by outside buyers; buyers pay the pool."""
+    def _settle_cash(self, proceeds: np.ndarray) -> None:
+        """Sellers paid from the pool while it lasts, then by outside buyers; buyers pay the pool
+        (``proceeds`` per holder row)."""
         m, b = self.m, self.m.book
         sells = np.maximum(proceeds, 0.0)
         buys = np.maximum(-proceeds, 0.0)
-        from_pool = m.pool.take(sells.sum() * m.cfg.dry_powder.fire_sale_pool_share)
-        outside = sells.sum() - from_pool
-        b.cash[rows] += sells
+        sold = _sum(sells)
+        from_pool = m.pool.take(sold * m.cfg.dry_powder.fire_sale_pool_share)
+        outside = sold - from_pool
+        b.cash += sells
         if outside > 0:
             b.record(outside, "outside_buyers")
-        if buys.sum() > 0:
-            b.cash[rows] -= buys
-            m.pool.add(buys.sum())
+        bought = _sum(buys)
+        if bought > 0:
+            b.cash -= buys
+            m.pool.add(bought)
 
-    def _close_retail_accounts(self) -> None:
-        """Closed-out margin accounts: cash goes to the broker, the unpaid rest is the broker's loss."""
-        m = self.m
-        pop = m.retail
-        closed = pop.closed & (pop.debt > 0)
-        if not closed.any():
-            return
-        to_broker = np.minimum(pop.cash[closed], pop.debt[closed])
-        loss = pop.debt[closed] - to_broker
-        pop.cash[closed] -= to_broker
-        pop.debt[closed] = 0.0
-        m.book.record(-to_broker.sum(), "margin_debt_repaid")
-        m.outside_losses += float(loss.sum())
-
-    def _settle_retail(self, proceeds: np.ndarray, forced: bool) -> None:
-        """Forced retail sales (margin calls) are bought like any forced sale; voluntary retail trades
-        (momentum, panic) are with other outside investors' brokerage cash and leave the pool as is."""
-        m, b = self.m, self.m.book
+    def _settle_retail(self, books: list[RetailOrders], px: np.ndarray) -> None:
+        """Retail books filled at ``px``. Forced sales (margin calls) are bought like any forced sale,
+        their proceeds repay margin debt and closed-out accounts pass their cash to the broker;
+        voluntary trades (momentum, panic) are with other outside investors' brokerage cash and leave
+        the pool as is."""
+        m, b, pop = self.m, self.m.book, self.m.retail
+        forced = books[0].label == "margin_call"
+        for book in books:
+            sold, repaid = pop.settle(book, pop.fill(book, px), forced)
+            if forced:
+                from_pool = m.pool.take(sold * m.cfg.dry_powder.fire_sale_pool_share)
+                b.record(sold - from_pool, "outside_buyers")
+                b.record(-repaid, "margin_debt_repaid")
+            else:
+                b.record(sold, "retail_trades_with_outside_investors")
         if forced:
-            sells = np.maximum(proceeds, 0.0)
-            from_pool = m.pool.take(sells.sum() * m.cfg.dry_powder.fire_sale_pool_share)
-            b.record(sells.sum() - from_pool, "outside_buyers")
-            m.retail.cash += sells
-        else:
-            m.retail.cash += proceeds
-            b.record(float(proceeds.sum()), "retail_trades_with_outside_investors")
+            to_broker, loss = pop.close_accounts()
+            b.record(-to_broker, "margin_debt_repaid")
+            m.outside_losses += loss
+        m._retail_stale = True         # the book's retail row is summed up when next needed
 
     def _prepay_loan(self, j: int, amount: float) -> None:
         """Neocloud j prepays its GPU loans pro rata to its lenders."""
@@ -464,11 +479,15 @@ class Cascade:
             remaining = []
             for q in fund.redemption_queue:
                 if q in due:
-                    value = q[2] * scale
-                    units = value / nav_unit[row] if nav_unit[row] > 0 else 0.0
-                    units = min(units, b.fund_units_outstanding[row])
+                    # an investor redeems at most the units it holds (outside investors: what the
+                    # model's investors do not hold), at the NAV per unit
+                    held = (b.fund_units[q[1], row] if q[1] >= 0
+                            else b.fund_units_outstanding[row] - b.fund_units[:, row].sum())
+                    units = min(q[2] * scale / nav_unit[row], max(held, 0.0)) if nav_unit[row] > 0 else 0.0
+                    value = units * nav_unit[row]
+                    if units <= 0.0:
+                        continue                    # nothing left to redeem: the request lapses
                     if q[1] >= 0:
-                        units = min(units, b.fund_units[q[1], row])
                         b.fund_units[q[1], row] -= units
                         b.transfer(row, q[1], value)
                         self.requested_from_funds[q[1]] = max(self.requested_from_funds[q[1]] - value, 0.0)
@@ -489,6 +508,8 @@ class Cascade:
         """Eisenberg-Noe settlement of defaulted holders once their liquid assets are sold."""
         from sim.contagion import clearing_vector
         m, b = self.m, self.m.book
+        if m._retail_stale:
+            m._sync_retail()
         n = len(m.holders)
         out = n                      # the outside creditors node
         L = np.zeros((n + 1, n + 1))
@@ -545,17 +566,21 @@ class Cascade:
                 self.declare_default(f, "insolvent")
 
     def _refresh_software_books(self) -> None:
+        """Software loan books marked to the saas index; a fund whose NAV turns negative defaults."""
         m, b = self.m, self.m.book
         pc = m.cfg.private_credit
         saas = m.prices[A["saas"]]
-        for f in m.pc_funds:
-            if not f.defaulted:
-                b.other_assets[f.row] = software_book_value(f.software_principal_bn, saas, pc.software_pd_slope,
-                                                            pc.software_lgd) + f.other_loans_bn
-        nav = m.fund_nav()
-        for f in m.pc_funds:
-            if not f.defaulted and nav[f.row] < 0:
-                self.declare_default(f, "insolvent")
+        if m.pc_funds:
+            sl = m.slices["private_credit"]
+            alive = m.alive[sl].copy()
+            principal = np.array([f.software_principal_bn for f in m.pc_funds])
+            other = np.array([f.other_loans_bn for f in m.pc_funds])
+            books = software_book_value(principal, saas, pc.software_pd_slope, pc.software_lgd) + other
+            b.other_assets[sl] = np.where(alive, books, b.other_assets[sl])
+            insolvent = alive & (m.pc_nav() < 0)
+            if _any(insolvent):
+                for i in np.flatnonzero(insolvent):
+                    self.declare_default(m.pc_funds[i], "insolvent")
         if m.steps % 13 == 12:
             for f in m.pc_funds:
                 f.gated_quarters = f.gated_quarters + 1 if f.gate_bound_this_quarter else 0
@@ -566,13 +591,13 @@ class Cascade:
         m = self.m
         if not m.neoclouds:
             return 0.0
+        alive = m.alive[m.slices["neocloud"]]
+        if not _any(alive):
+            return 0.0
         price = m.prices[A["used_gpu"]]
         hc = haircut(price, 1.0, m.cfg.neoclouds.haircut_slope)
-        alive = np.array([not a.defaulted for a in m.neoclouds])
-        if not alive.any():
-            return 0.0
-        ltv = loan_to_value(m.book.gpu_loans.sum(axis=0), m.book.units[m.rows["neocloud"], A["used_gpu"]], price, hc)
-        return float(np.nanmax(np.where(alive, np.minimum(ltv, 10.0), 0.0)))
+        ltv = loan_to_value(_sum(m.book.gpu_loans, 0), m.book.units[m.slices["neocloud"], A["used_gpu"]], price, hc)
+        return float(np.fmax.reduce(np.where(alive, np.minimum(ltv, 10.0), 0.0)))     # max, NaNs ignored
 
     def _event(self, r, agent, constraint, asset, units, value, ret, holders, detail: str = "") -> None:
         m = self.m

@@ -50,7 +50,7 @@ class DryPowderConfig(_Strict):
     recycle_share: float = Field(0.1, ge=0, le=1, description="share of capex spending that returns as savings")
     rate_cut_release_bn_per_pct: float = Field(100.0, ge=0, description="cash released per 1pp of cumulative cuts, $bn/yr")
     gamma: float = Field(2.0, gt=0, description="convexity exponent of the cost of capital in depletion")
-    eps: float = Field(0.05, gt=0, description="keeps the depletion pressure finite at exhaustion")
+    eps: float = Field(0.2, gt=0, description="keeps the depletion pressure finite at exhaustion")
     depth_loss_at_exhaustion: float = Field(0.6, ge=0, lt=1, description="share of market depth lost when the pool is empty")
     fire_sale_pool_share: float = Field(0.5, ge=0, le=1, description="share of forced sales bought with the pool's cash (the rest by outside value buyers)")
     crowding_out_weights: dict[str, float] = Field(
@@ -74,8 +74,8 @@ class DryPowderConfig(_Strict):
 class RatesConfig(_Strict):
     ust10y_pct: float = Field(4.2, ge=-5, le=30, description="10y Treasury yield at t=0, %")
     ig_spread_bp: float = Field(80.0, ge=0, le=5000, description="IG spread at t=0, bp")
-    term_premium_per_pressure_bp: float = Field(10.0, ge=0, description="term-premium rise per unit of depletion pressure h(x), bp")
-    spread_per_pressure_bp: float = Field(8.0, ge=0, description="IG-spread rise per unit of h(x), bp")
+    term_premium_per_pressure_bp: float = Field(40.0, ge=0, description="term-premium rise per unit of depletion pressure h(x), bp")
+    spread_per_pressure_bp: float = Field(24.0, ge=0, description="IG-spread rise per unit of h(x), bp")
     term_premium_per_shortfall_bp_per_tn: float = Field(150.0, ge=0, description="bp per $1tn/yr of unabsorbed funding")
     spread_per_shortfall_bp_per_tn: float = Field(250.0, ge=0, description="bp per $1tn/yr of unabsorbed funding")
     spread_per_credit_loss_bp: float = Field(400.0, ge=0, description="bp per unit share of internal credit in default")
@@ -261,17 +261,17 @@ def _default_assets() -> dict[str, AssetParams]:
     return {
         "ust": A(duration=8.0, margin=0.03, liquidity_beta=0.0, spread_beta=0.0, drift=0.0, vol=0.0, depth_bn=40000),
         "ig_bonds": A(duration=7.0, margin=0.10, liquidity_beta=0.0, spread_beta=1.0, drift=0.0, vol=0.0, depth_bn=5000),
-        "hyperscaler_equity": A(duration=20.0, margin=0.25, liquidity_beta=0.005, spread_beta=1.0, drift=0.08,
+        "hyperscaler_equity": A(duration=20.0, margin=0.25, liquidity_beta=0.015, spread_beta=1.0, drift=0.10,
                                 vol=0.25, depth_bn=3000, capex_beta=-0.05),
-        "ai_hardware": A(duration=8.0, margin=0.30, liquidity_beta=0.002, spread_beta=1.0, drift=0.06,
-                         vol=0.40, depth_bn=1400, capex_beta=0.6, generation_beta=0.05),
-        "saas": A(duration=25.0, margin=0.30, liquidity_beta=0.015, spread_beta=1.0, drift=0.05,
+        "ai_hardware": A(duration=8.0, margin=0.30, liquidity_beta=0.005, spread_beta=1.0, drift=0.15,
+                         vol=0.40, depth_bn=1400, capex_beta=0.3, generation_beta=0.05),
+        "saas": A(duration=25.0, margin=0.30, liquidity_beta=0.04, spread_beta=1.0, drift=0.05,
                   vol=0.30, depth_bn=600),
-        "crypto": A(duration=25.0, margin=0.50, liquidity_beta=0.035, spread_beta=1.0, drift=0.2,
+        "crypto": A(duration=25.0, margin=0.50, liquidity_beta=0.1, spread_beta=1.0, drift=0.2,
                     vol=0.60, depth_bn=500),
-        "neocloud_equity": A(duration=15.0, margin=0.50, liquidity_beta=0.02, spread_beta=2.0, drift=0.1,
+        "neocloud_equity": A(duration=15.0, margin=0.50, liquidity_beta=0.06, spread_beta=2.0, drift=0.1,
                              vol=0.70, depth_bn=40, generation_beta=-1.2),
-        "used_gpu": A(duration=2.0, margin=0.50, liquidity_beta=0.005, spread_beta=1.0, drift=0.0,
+        "used_gpu": A(duration=2.0, margin=0.50, liquidity_beta=0.01, spread_beta=1.0, drift=0.0,
                       vol=0.10, depth_bn=150, generation_beta=-1.0),
     }
 
@@ -450,6 +450,22 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return out
 
 
+def _defaults() -> dict[str, Any]:
+    return Config().to_dict()
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` laid over ``base``: mappings merge key by key (so a config or ``--set`` may give one
+    field of one asset), anything else is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 def load_config(config: "str | Path | dict | Config | None" = None, overrides: dict[str, Any] | None = None) -> Config:
     """Build a validated :class:`Config` from a path, dict, Config or ``None`` (the baseline)."""
     overrides = dict(overrides or {})
@@ -463,7 +479,7 @@ def load_config(config: "str | Path | dict | Config | None" = None, overrides: d
         data, source = copy.deepcopy(config), "(dict)"
     else:
         data, source = read_yaml(config), str(config)
-    data = apply_overrides(data, overrides)
+    data = apply_overrides(deep_merge(_defaults(), data), overrides)
     try:
         return Config.model_validate(data)
     except ValidationError as err:

@@ -15,29 +15,37 @@ from __future__ import annotations
 
 import numpy as np
 
+# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
+# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
+_sum = np.add.reduce
+_any = np.logical_or.reduce
+
 
 def maintenance_margins(base: np.ndarray, realised_vol: np.ndarray, vol_reference: np.ndarray) -> np.ndarray:
     """Per-asset maintenance margin, raised in proportion to volatility above its normal level
     (assets with no normal volatility keep their base margin)."""
     ref = np.asarray(vol_reference, dtype=float)
-    ratio = np.divide(np.asarray(realised_vol, dtype=float), ref, out=np.ones_like(ref), where=ref > 0)
+    ratio = np.divide(np.asarray(realised_vol, dtype=float), ref, out=np.ones(ref.shape), where=ref > 0)
     return np.minimum(np.asarray(base) * np.maximum(1.0, ratio), 1.0)
 
 
-def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, target_leverage: float
+def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, target_leverage: "float | np.ndarray"
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Dollar sales each account must make (N,) and a close-out mask for accounts with E <= 0.
 
     ``values`` (N, K) market values, ``debt`` (N,), ``mm`` (K,) maintenance margins.
     """
-    assets = values.sum(axis=1)
+    assets = _sum(values, 1)
     equity = assets - debt
     required = values @ mm
-    called = (debt > 0) & (equity < required)
-    closed_out = (debt > 0) & (equity <= 0)
-    weight = np.divide(required, assets, out=np.zeros_like(assets), where=assets > 0)
+    in_debt = debt > 0
+    called = in_debt & (equity < required)
+    closed_out = in_debt & (equity <= 0)
+    if not _any(called) and not _any(closed_out):     # the usual week: nobody is called
+        return np.zeros(assets.shape), closed_out
+    weight = np.divide(required, assets, out=np.zeros(assets.shape), where=assets > 0)
     m_init = np.maximum(1.0 / target_leverage, weight)
-    target_assets = np.divide(np.maximum(equity, 0.0), m_init, out=np.zeros_like(equity), where=m_init > 0)
+    target_assets = np.divide(np.maximum(equity, 0.0), m_init, out=np.zeros(equity.shape), where=m_init > 0)
     sales = np.where(called, np.clip(assets - target_assets, 0.0, assets), 0.0)
     sales = np.where(closed_out, assets, sales)
     return sales, closed_out
@@ -45,6 +53,10 @@ def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, targ
 
 def realised_vol(log_returns: np.ndarray, periods_per_year: float = 52.0) -> np.ndarray:
     """Annualised realised volatility of each column of weekly log returns (0 with < 2 rows)."""
-    if log_returns.shape[0] < 2:
+    n = log_returns.shape[0]
+    if n < 2:
         return np.zeros(log_returns.shape[1])
-    return log_returns.std(axis=0, ddof=1) * np.sqrt(periods_per_year)
+    # log_returns.std(axis=0, ddof=1), spelled out (numpy's own steps, without its overhead)
+    dev = log_returns - _sum(log_returns, 0, keepdims=True) / n
+    dev *= dev
+    return np.sqrt(_sum(dev, 0) / (n - 1)) * np.sqrt(periods_per_year)

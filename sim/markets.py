@@ -89,3 +89,15 @@ def pecking_order_sale(holdings_units: np.ndarray, prices: np.ndarray, amount_va
     sold = np.zeros_like(holdings_units, dtype=float)
     sold[:, order] = holdings_units[:, order] * frac
     return sold
+
+
+def exponential_clearing(prices: np.ndarray, quantity_sold: np.ndarray, depth: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's own clearing in one pass: ``clear(prices, q, prices / depth, "exponential")``
+    without the intermediate copies. Returns (p_new / p_old, execution prices, returns) with
+
+        p_new = p * exp(-(p / depth) * q),   execution = (p + p_new) / 2,   return = p_new / p - 1.
+    """
+    p_new = prices * np.exp(-(prices / depth) * quantity_sold)
+    factor = p_new / prices
+    return factor, 0.5 * (prices + p_new), factor - 1.0

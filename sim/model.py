@@ -11,10 +11,16 @@ One step is a week. Within a step, in order (MODEL.md §1):
 6. the cascade: margin calls, covenants, redemptions, commitments and defaults, round by round;
 7. defaults settle along claims (Eisenberg-Noe);
 8. data collection.
+
+Performance notes: every group of holders is a contiguous block of book rows (``model.slices``), so
+group rules are slices of the arrays rather than Python loops over agents; ``model.alive`` mirrors
+the agents' ``defaulted`` flags; data collection appends the step's metrics without Mesa's
+per-value deep copy (:class:`MetricsCollector`). See ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +31,14 @@ from mesa.discrete_space import Network
 from agents.ai_lab import AILab
 from agents.central_bank import CentralBank
 from agents.hedge_fund import HedgeFund
-from agents.hyperscaler import Hyperscaler, capex_game
+from agents.hyperscaler import Hyperscaler, capex_game, operating_cash_flow
 from agents.neocloud import Neocloud
 from agents.private_credit import PrivateCreditFund, software_book_value
 from agents.retail import RetailPopulation
 from agents.sovereign import SovereignFund
 from sim.balance_sheets import Book
 from sim.cascade import Cascade
-from sim.config import ASSETS, Config, load_config
+from sim.config import ASSETS, BASELINE_PATH, Config, load_config
 from sim.constraints import realised_vol
 from sim.liquidity import WEEKS_PER_YEAR, DryPowderPool, absorb, signed_pressure
 from sim.network import agent_graph, claims_network
@@ -40,10 +46,82 @@ from sim.network import agent_graph, claims_network
 A = {name: k for k, name in enumerate(ASSETS)}
 AGENT_KINDS = ("hyperscaler", "neocloud", "private_credit", "sovereign", "hedge_fund", "ai_lab", "retail")
 
+PRICE_KEYS = tuple(f"price_{a}" for a in ASSETS)
+
+# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
+# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
+_sum = np.add.reduce
+_any = np.logical_or.reduce
+
+_CONFIGS: dict[tuple, Config] = {}
+
+
+def _load_config(config, overrides: dict) -> Config:
+    """:func:`sim.config.load_config`, remembering the result for a YAML file (by path, modification
+    time and size) and overrides, so that building many models from one file parses it once.
+    Configs are frozen; dicts and Config objects go straight to ``load_config``."""
+    if not (config is None or isinstance(config, (str, Path))):
+        return load_config(config, overrides)
+    try:
+        path = (BASELINE_PATH if config is None else Path(config)).resolve()
+        st = path.stat()
+        key = (str(path), config is None, st.st_mtime_ns, st.st_size,
+               tuple(sorted((str(k), repr(v)) for k, v in overrides.items())))
+    except (OSError, TypeError, ValueError):
+        return load_config(config, overrides)
+    cfg = _CONFIGS.get(key)
+    if cfg is None:
+        cfg = load_config(config, overrides)
+        if len(_CONFIGS) >= 64:
+            _CONFIGS.pop(next(iter(_CONFIGS)))
+        _CONFIGS[key] = cfg
+    return cfg
+
+
+def _clip01(x) -> float:
+    """float(np.clip(x, 0, 1)) for a scalar, without the array machinery."""
+    return float(min(max(x, 0.0), 1.0))
+
+
+def _mean(x: np.ndarray) -> float:
+    """float(np.mean(x)) (1 for an empty array): the same sum divided by the count."""
+    return float(x.sum() / len(x)) if len(x) else 1.0
+
+
 # Portfolio weights at t=0 (order of ASSETS). Sources and reasoning in MODEL.md §3.
 SOVEREIGN_WEIGHTS = np.array([0.27, 0.15, 0.25, 0.06, 0.08, 0.03, 0.01, 0.0])
 HEDGE_FUND_WEIGHTS = np.array([0.10, 0.15, 0.30, 0.20, 0.15, 0.10, 0.0, 0.0])
 PC_LIQUID_WEIGHTS = np.array([0.4, 0.6, 0, 0, 0, 0, 0, 0])
+
+
+class MetricsCollector(mesa.DataCollector):
+    """Mesa's DataCollector for reporters that read ``model.metrics``: the same ``model_vars`` and
+    collection steps (so ``get_model_vars_dataframe`` and ``mesa.batch_run`` work as usual), filled by
+    appending the step's metrics, which are plain floats and ints and need no deep copy."""
+
+    def collect(self, model) -> None:
+        layout = (len(self.model_reporters), len(self.agent_reporters), len(self.agenttype_reporters))
+        if getattr(self, "_fast_layout", None) != layout:     # (re)check when reporters are added
+            self._fast = not layout[1] and not layout[2] and all(
+                getattr(r, "metric_key", None) is not None for r in self.model_reporters.values())
+            self._columns = [(self.model_vars[var].append, r.metric_key) for var, r in self.model_reporters.items()] \
+                if self._fast else []
+            self._fast_layout = layout
+        if not self._fast:
+            super().collect(model)      # anything but metric reporters: Mesa's own path
+            return
+        self._collection_steps.append(model.time)
+        metrics = model.metrics
+        for append, key in self._columns:
+            append(metrics[key])
+
+
+def _metric_reporter(key: str):
+    """Model reporter returning ``model.metrics[key]`` (tagged for :class:`MetricsCollector`)."""
+    def report(m, key=key):
+        return m.metrics[key]
+    report.metric_key = key
+    return report
 
 
 class DryPowderModel(mesa.Model):
@@ -55,7 +133,7 @@ class DryPowderModel(mesa.Model):
     """
 
     def __init__(self, config: "str | Path | dict | Config | None" = None, rng: Any = None, **overrides):
-        cfg = load_config(config, overrides)
+        cfg = _load_config(config, overrides)
         super().__init__(rng=cfg.seed if rng is None else rng)
         self.seed_used = int(cfg.seed) if rng is None else (int(rng) if isinstance(rng, (int, np.integer)) else None)
         self.cfg = cfg
@@ -80,8 +158,7 @@ class DryPowderModel(mesa.Model):
             agent.cell = self.space[agent.unique_id]
         self.cascade = Cascade(self)
         self._init_tracking()
-        self.datacollector = mesa.DataCollector(model_reporters={
-            key: (lambda m, key=key: m.metrics[key]) for key in self.metrics})
+        self.datacollector = MetricsCollector(model_reporters={key: _metric_reporter(key) for key in self.metrics})
         self.datacollector.collect(self)
         self._record_agents()
 
@@ -122,6 +199,19 @@ class DryPowderModel(mesa.Model):
                      "hedge_fund": rows(self.hedge_funds), "ai_lab": rows(self.labs),
                      "retail": np.array([self.retail.row])}
         self.fund_rows = np.concatenate([self.rows["private_credit"], self.rows["hedge_fund"]])
+        self.funds = [*self.pc_funds, *self.hedge_funds]
+        # each group is a contiguous block of rows: slices are views, no gathering
+        self.slices = {}
+        for kind, r in self.rows.items():
+            start = int(r[0]) if len(r) else 0
+            assert np.array_equal(r, np.arange(start, start + len(r))), kind
+            self.slices[kind] = slice(start, start + len(r))
+        self.is_fund = np.zeros(len(self.holders), dtype=bool)
+        self.is_fund[self.fund_rows] = True
+        self.alive = np.array([not a.defaulted for a in self.holders])   # kept in step by Holder.defaulted
+        firms = [h.firm for h in self.hyperscalers]
+        self._firm = {key: np.array([getattr(f, key) for f in firms], dtype=float)     # per-firm columns
+                      for key in ("ocf_bn", "dividends_bn", "ai_revenue_share")}
 
     def _sizes(self, n: int, total: float) -> np.ndarray:
         """Heterogeneous sizes that sum to ``total``: a function of the seed (lognormal, sigma 0.6)."""
@@ -163,6 +253,7 @@ class DryPowderModel(mesa.Model):
                 split = self.rng.dirichlet(np.ones(k))
                 b.gpu_loans[lenders, j] = advance[j] * fleet[j] * split
         self.loan_origination = b.gpu_loans.sum(axis=0).copy()
+        assert np.array_equal(b.lender_rows, np.arange(len(self.holders))[self.slices["private_credit"]])
         self.advance_rate = advance
         self.covenant_ltv = np.minimum(advance + nc.covenant_headroom, 0.98)
         pc_rows = self.rows["private_credit"]
@@ -180,11 +271,19 @@ class DryPowderModel(mesa.Model):
         # hedge funds
         hf = c.hedge_funds
         hf_equity = self._sizes(hf.count, hf.equity_bn)
+        # strategies differ: leverage spread around the mean (lognormal, sigma 0.2; at least 1) and
+        # portfolio weights drawn around the average book (Dirichlet, concentration 30)
+        hf_leverage = np.maximum(1.0, hf.leverage * self.rng.lognormal(-0.02, 0.2, hf.count))
+        hf_weights = self.rng.dirichlet(30.0 * HEDGE_FUND_WEIGHTS + 1e-3, hf.count) * (HEDGE_FUND_WEIGHTS > 0)
         for i, fund in enumerate(self.hedge_funds):
             r = fund.row
-            b.units[r] = hf_equity[i] * hf.leverage * HEDGE_FUND_WEIGHTS
-            b.external_debt[r] = hf_equity[i] * (hf.leverage - 1.0)
+            fund.target_leverage = float(hf_leverage[i])
+            w = hf_weights[i] / hf_weights[i].sum()
+            b.units[r] = hf_equity[i] * hf_leverage[i] * w
+            b.external_debt[r] = hf_equity[i] * (hf_leverage[i] - 1.0)
             b.fund_units_outstanding[r] = hf_equity[i]
+        self.hf_target_leverage = np.ones(n)                  # per holder row; hedge funds' own targets
+        self.hf_target_leverage[self.rows["hedge_fund"]] = hf_leverage
         # sovereign funds: liquid portfolios, fund shares, commitments to labs
         sv = c.sovereigns
         aum = self._sizes(sv.count, sv.aum_bn)
@@ -253,6 +352,7 @@ class DryPowderModel(mesa.Model):
         self.events: list[dict] = []
         self.agent_rows: list[dict] = []
         self.defaults_by_kind = {k: 0 for k in AGENT_KINDS}
+        self.redemption_requests_bn = {"private_credit": 0.0, "hedge_fund": 0.0}   # outside investors' requests
         self.step_fire_sales = 0.0
         self.fire_sale_volume = 0.0
         self.max_rounds = 0
@@ -280,13 +380,20 @@ class DryPowderModel(mesa.Model):
         return float(self.book.cash.sum() + self.retail.cash.sum())
 
     def fund_nav(self) -> np.ndarray:
-        """NAV of every fund row (private credit, hedge funds); zero for non-funds."""
+        """NAV of every fund row (private credit, hedge funds); zero for non-funds:
+        cash + units . prices + other assets - debt, plus GPU loans receivable for lenders."""
         b = self.book
-        nav = np.zeros(len(self.holders))
-        rows = self.fund_rows
-        nav[rows] = b.cash[rows] + b.units[rows] @ self.prices + b.other_assets[rows] - b.external_debt[rows]
+        nav = np.where(self.is_fund, b.cash + b.units @ self.prices + b.other_assets - b.external_debt, 0.0)
         if b.gpu_loans.size:
-            nav[b.lender_rows] += b.gpu_loans.sum(axis=1)
+            nav[self.slices["private_credit"]] += _sum(b.gpu_loans, 1)    # the lenders: b.lender_rows
+        return nav
+
+    def pc_nav(self) -> np.ndarray:
+        """NAV of the private-credit funds (their rows of :meth:`fund_nav`, computed alone)."""
+        b, sl = self.book, self.slices["private_credit"]
+        nav = b.cash[sl] + b.units[sl] @ self.prices + b.other_assets[sl] - b.external_debt[sl]
+        if b.gpu_loans.size:
+            nav += _sum(b.gpu_loans, 1)
         return nav
 
     def total_assets(self) -> np.ndarray:
@@ -307,6 +414,10 @@ class DryPowderModel(mesa.Model):
         return claims_network(self)
 
     def _sync_retail(self) -> None:
+        """The retail row of the book: the population's total units and debt (cash stays in its arrays).
+        The cascade marks it stale after retail trades; it is brought up to date before the defaults
+        are settled and at the end of every step."""
+        self._retail_stale = False
         r = self.retail.row
         self.book.units[r] = self.retail.aggregate_units()
         self.book.external_debt[r] = self.retail.debt.sum()
@@ -354,77 +465,83 @@ class DryPowderModel(mesa.Model):
     # ---------------------------------------------------------------- 2. cash flows
     def _cash_flows(self) -> None:
         c, b, dt, t = self.cfg, self.book, self.dt, self.t_years
+        cash = b.cash
         # hyperscalers: operating cash flow, coupons, dividends
-        for h in self.hyperscalers:
-            ocf = h.operating_cash_flow_rate(t, c.hyperscalers.ocf_growth, c.ai.hyperscaler_margin,
-                                             self.ai_revenue, self.ai_revenue0)
-            b.external(h.row, max(ocf, 0.0) * dt, "operating_cash_flow")
-            self._pay_out(h.row, b.external_debt[h.row] * self.coupon_rate[h.row] * dt, "coupons_to_bondholders")
-            self._pay_out(h.row, h.firm.dividends_bn * dt, "shareholder_payouts")
+        hs = self.slices["hyperscaler"]
+        if self.hyperscalers:
+            f = self._firm
+            ocf = operating_cash_flow(f["ocf_bn"], f["ai_revenue_share"], t, c.hyperscalers.ocf_growth,
+                                      c.ai.hyperscaler_margin, self.ai_revenue, self.ai_revenue0)
+            b.receive(hs, np.maximum(ocf, 0.0) * dt, "operating_cash_flow")
+            self._pay_out_rows(hs, b.external_debt[hs] * self.coupon_rate[hs] * dt, "coupons_to_bondholders")
+            self._pay_out_rows(hs, f["dividends_bn"] * dt, "shareholder_payouts")
         # AI labs: revenue, compute contracts, other costs
         for li, lab in enumerate(self.labs):
             if lab.defaulted:
                 continue
-            b.external(lab.row, lab.revenue_rate(self.ai_revenue) * dt, "ai_revenue")
+            row = lab.row
+            b.external(row, lab.revenue_rate(self.ai_revenue) * dt, "ai_revenue")
             bill = lab.compute_rate(t) * dt
-            paid = min(bill, max(b.cash[lab.row], 0.0))
-            b.transfer(lab.row, self.contract_rows, paid * self.contract_shares[li])
-            self._pay_out(lab.row, c.ai_labs.other_cost_share * bill, "lab_operating_costs")
+            paid = min(bill, max(cash[row], 0.0))
+            b.transfer(row, self.contract_rows, paid * self.contract_shares[li])
+            self._pay_out(row, c.ai_labs.other_cost_share * bill, "lab_operating_costs")
             if paid < bill - 1e-9:
                 self.cascade.declare_default(lab, "payment")
         # neoclouds: rents, opex, interest and amortisation to their lenders
         nc = c.neoclouds
-        rows = self.rows["neocloud"]
-        if len(rows):
-            alive = ~np.array([a.defaulted for a in self.neoclouds])
-            fleet_value = b.units[rows, A["used_gpu"]] * self.prices[A["used_gpu"]]
+        rows = self.slices["neocloud"]
+        if self.neoclouds:
+            alive = self.alive[rows]
             capacity = b.units[rows, A["used_gpu"]]
             rent = capacity * nc.rent_yield * self.rental_index * nc.utilisation * dt * alive
-            b.external(rows, rent * self.neocloud_other_rent_share, "gpu_rental_revenue")
-            b.external(rows, -np.minimum(nc.opex_share * rent, np.maximum(b.cash[rows], 0.0)), "operating_costs")
+            b.receive(rows, rent * self.neocloud_other_rent_share, "gpu_rental_revenue")
+            b.pay_out(rows, np.minimum(nc.opex_share * rent, np.maximum(cash[rows], 0.0)), "operating_costs")
             loans = b.gpu_loans
             due_interest = loans * (nc.loan_rate_pct / 100) * dt
             due_principal = np.minimum(loans, self.loan_origination[None, :] * loans
-                                       / np.maximum(loans.sum(axis=0), 1e-12)[None, :] / (nc.amortisation_years * WEEKS_PER_YEAR))
-            due = (due_interest + due_principal).sum(axis=0)
-            can = np.minimum(due, np.maximum(b.cash[rows], 0.0))
-            frac = np.divide(can, due, out=np.ones_like(due), where=due > 0)
+                                       / np.maximum(_sum(loans, 0), 1e-12)[None, :] / (nc.amortisation_years * WEEKS_PER_YEAR))
+            due_all = due_interest + due_principal
+            due = _sum(due_all, 0)
+            can = np.minimum(due, np.maximum(cash[rows], 0.0))
+            frac = np.divide(can, due, out=np.ones(due.shape), where=due > 0)
             paid = frac * alive
-            pay = (due_interest + due_principal) * paid[None, :]
-            b.cash[rows] -= pay.sum(axis=0)                 # transfer borrowers -> lenders
-            b.cash[b.lender_rows] += pay.sum(axis=1)
+            pay = due_all * paid[None, :]
+            cash[rows] -= _sum(pay, 0)                 # transfer borrowers -> lenders
+            cash[self.slices["private_credit"]] += _sum(pay, 1)
             loans -= due_principal * paid[None, :]
-            for j in np.nonzero(alive & (due > 0) & (frac < 1.0 - 1e-9))[0]:
-                self.cascade.declare_default(self.neoclouds[j], "payment")
+            short = alive & (due > 0) & (frac < 1.0 - 1e-9)
+            if _any(short):
+                for j in np.flatnonzero(short):
+                    self.cascade.declare_default(self.neoclouds[j], "payment")
         # private-credit funds: income on loan books, facility interest
         pc = c.private_credit
-        rows = self.rows["private_credit"]
-        if len(rows):
-            alive = ~self.defaulted_mask(rows)
+        rows = self.slices["private_credit"]
+        if self.pc_funds:
+            alive = self.alive[rows]
             book_principal = np.array([f.software_principal_bn + f.other_loans_bn for f in self.pc_funds])
-            b.external(rows, book_principal * pc.loan_yield_pct / 100 * dt * alive, "loan_interest_received")
+            b.receive(rows, book_principal * pc.loan_yield_pct / 100 * dt * alive, "loan_interest_received")
             rate = self.pool.coc.ust10y + self.pool.coc.ig_spread + 0.02
             self._pay_out_rows(rows, b.external_debt[rows] * rate * dt * alive, "facility_interest")
         # hedge funds: prime-broker financing
-        rows = self.rows["hedge_fund"]
-        if len(rows):
-            alive = ~self.defaulted_mask(rows)
+        rows = self.slices["hedge_fund"]
+        if self.hedge_funds:
+            alive = self.alive[rows]
             self._pay_out_rows(rows, b.external_debt[rows] * (self.policy_rate + 0.005) * dt * alive,
                                "prime_broker_interest")
         # retail: savings inflow
         if self.retail.n:
             inflow = self.cfg.retail.inflow_bn_per_yr * dt
-            self.retail.cash += inflow * self.retail.wealth_share
+            self.retail.cash += self.retail.savings(inflow)       # inflow * wealth share
             b.record(inflow, "retail_savings")
 
     def _pay_out_rows(self, rows: np.ndarray, amounts: np.ndarray, category: str) -> None:
         """Vector form of :meth:`_pay_out`."""
         paid = np.minimum(np.maximum(amounts, 0.0), np.maximum(self.book.cash[rows], 0.0))
-        self.book.external(rows, -paid, category)
+        self.book.pay_out(rows, paid, category)
 
     def _pay_out(self, row: int, amount: float, category: str) -> float:
         """Pay ``amount`` to outside the model from cash, as far as cash goes; returns what was paid."""
-        paid = min(max(amount, 0.0), max(self.book.cash[row], 0.0))
+        paid = min(max(amount, 0.0), max(float(self.book.cash[row]), 0.0))
         if paid > 0:
             self.book.external(row, -paid, category)
         return paid
@@ -441,44 +558,46 @@ class DryPowderModel(mesa.Model):
         self.capex_due = np.zeros(len(self.holders))
         power = c.power
         self.power_limited_share = 0.0
-        for i, h in enumerate(self.hyperscalers):
+        cash = b.cash
+        for h in self.hyperscalers:
+            row, firm = h.row, h.firm
             plan = h.planned_capex_rate(t, hs.capex_growth) * dt
             self.step_capex_planned += plan
             capex = plan * h.capex_multiplier
             if power.enabled:   # capex beyond what the grid can connect is deferred, not spent
-                deployable = h.firm.capex_2026_bn * (1.0 + power.deployable_growth) ** t * dt
+                deployable = firm.capex_2026_bn * (1.0 + power.deployable_growth) ** t * dt
                 if capex > deployable:
                     self.power_limited_share += (capex - deployable) / max(self.step_capex_planned, 1e-12) / len(self.hyperscalers)
                     capex = deployable
-            self.capex_due[h.row] = capex
-            buybacks = 0.0 if h.buybacks_halted else h.firm.buybacks_bn * dt
-            floor = hs.cash_floor_share * h.firm.cash_bn
-            available = b.cash[h.row] - floor
+            self.capex_due[row] = capex
+            buybacks = 0.0 if h.buybacks_halted else firm.buybacks_bn * dt
+            floor = hs.cash_floor_share * firm.cash_bn
+            available = float(cash[row]) - floor
             if available < capex + buybacks:
                 h.buybacks_halted = True
                 buybacks = 0.0
-            elif h.buybacks_halted and available > capex + h.firm.buybacks_bn * dt + 0.25 * h.firm.cash_bn:
+            elif h.buybacks_halted and available > capex + firm.buybacks_bn * dt + 0.25 * firm.cash_bn:
                 h.buybacks_halted = False
-            self._pay_out(h.row, buybacks, "shareholder_payouts")
-            need = capex - max(b.cash[h.row] - floor, 0.0)
+            self._pay_out(row, buybacks, "shareholder_payouts")
+            need = capex - max(float(cash[row]) - floor, 0.0)
             if need > 0:
-                requests.append((h.row, need, True, "bonds"))
+                requests.append((row, need, True, "bonds"))
         # AI labs: cash first, then capital calls on sovereign commitments, then venture rounds
         for li, lab in enumerate(self.labs):
             if lab.defaulted:
                 continue
             burn = lab.compute_rate(t) * (1 + c.ai_labs.other_cost_share) - lab.revenue_rate(self.ai_revenue)
             target = max(burn, 0.0) * 0.25       # keep a quarter of burn as cash
-            gap = target - b.cash[lab.row]
+            gap = target - float(b.cash[lab.row])
             if gap <= 0:
                 continue
             undrawn = self.commitments[:, li]
-            call = min(gap, undrawn.sum(), max(burn, 0.0) * dt * 4)
+            total_undrawn = _sum(undrawn)
+            call = min(gap, total_undrawn, max(burn, 0.0) * dt * 4)
             if call > 0:
-                split = undrawn / undrawn.sum()
-                for si, sov in enumerate(self.sovereigns):
-                    amount = call * split[si]
-                    self.commitments[si, li] -= amount
+                amounts = call * (undrawn / total_undrawn)     # pro rata to each sovereign's undrawn commitment
+                undrawn -= amounts                              # (a view: the commitments are drawn)
+                for sov, amount in zip(self.sovereigns, amounts.tolist()):
                     self.cascade.add_obligation(sov.row, lab.row, amount, "commitment")
                 gap -= call
             if gap > 0:
@@ -487,15 +606,18 @@ class DryPowderModel(mesa.Model):
         self._neocloud_growth()
         # private credit: fund-raising from the pool
         pc = c.private_credit
-        nav = self.fund_nav()
+        quarter_end = self.steps % 13 == 0
+        nav = self.fund_nav() if quarter_end else None
         if len(self.pc_funds) and pc.fundraising_bn_per_yr > 0:
-            pc_nav = nav[self.rows["private_credit"]]
-            w = np.maximum(pc_nav, 0) / max(np.maximum(pc_nav, 0).sum(), 1e-12)
-            for fund, wi in zip(self.pc_funds, w):
-                if not fund.defaulted and wi > 0:
-                    requests.append((fund.row, pc.fundraising_bn_per_yr * dt * wi, False, "fundraising"))
+            sl = self.slices["private_credit"]
+            pc_nav = nav[sl] if quarter_end else self.pc_nav()
+            w = np.maximum(pc_nav, 0) / max(_sum(np.maximum(pc_nav, 0)), 1e-12)
+            amount = pc.fundraising_bn_per_yr * dt * w
+            idx = np.flatnonzero(self.alive[sl] & (w > 0))
+            requests.extend(zip((idx + sl.start).tolist(), amount[idx].tolist(), itertools.repeat(False),
+                                itertools.repeat("fundraising")))
         # quarterly redemption requests
-        if self.steps % 13 == 0:
+        if quarter_end:
             self.cascade.request_redemptions(nav)
         return requests
 
@@ -524,35 +646,39 @@ class DryPowderModel(mesa.Model):
         """Neoclouds buy new GPUs each week: the equity part from cash (keeping a quarter's reserve),
         the loan part from their existing lenders pro rata, as far as the lenders have cash."""
         b, nc = self.book, self.cfg.neoclouds
-        rows = self.rows["neocloud"]
-        if not len(rows) or nc.growth_capex_share <= 0:
+        rows = self.slices["neocloud"]
+        if not self.neoclouds or nc.growth_capex_share <= 0:
             return
         p_gpu = self.prices[A["used_gpu"]]
-        alive = ~self.defaulted_mask(rows)
+        alive = self.alive[rows]
         fleet_value = b.units[rows, A["used_gpu"]] * p_gpu
         cost = fleet_value * nc.growth_capex_share * self.dt
         equity_part = (1.0 - self.advance_rate) * cost
         reserve = 0.1 * fleet_value * self.dt * 13
         buys = alive & (cost > 0) & (b.cash[rows] >= equity_part + reserve)
+        if not _any(buys):
+            return                   # nobody buys: no loan, no payment (the arithmetic below adds zeros)
         loans = b.gpu_loans
-        totals = loans.sum(axis=0)
-        lender_share = np.divide(loans, totals[None, :], out=np.zeros_like(loans), where=totals[None, :] > 0)
-        wanted = lender_share * (self.advance_rate * cost * buys)[None, :]
-        lender_cash = np.maximum(b.cash[b.lender_rows], 0.0)
-        asked = wanted.sum(axis=1)
-        lend = wanted * np.minimum(1.0, np.divide(lender_cash, asked, out=np.ones_like(asked), where=asked > 0))[:, None]
-        lent = lend.sum(axis=0)
-        scale = np.divide(lent, self.advance_rate * cost, out=np.zeros_like(lent), where=self.advance_rate * cost > 0)
-        b.cash[b.lender_rows] -= lend.sum(axis=1)     # transfer lenders -> borrowers
+        lenders = self.slices["private_credit"]        # = b.lender_rows
+        totals = _sum(loans, 0)
+        lender_share = np.divide(loans, totals, out=np.zeros(loans.shape), where=totals > 0)
+        financed = self.advance_rate * cost            # the loan-funded part of each purchase
+        wanted = lender_share * (financed * buys)
+        lender_cash = np.maximum(b.cash[lenders], 0.0)
+        asked = _sum(wanted, 1)
+        lend = wanted * np.minimum(1.0, np.divide(lender_cash, asked, out=np.ones(asked.shape), where=asked > 0))[:, None]
+        lent = _sum(lend, 0)
+        scale = np.divide(lent, financed, out=np.zeros(lent.shape), where=financed > 0)
+        b.cash[lenders] -= _sum(lend, 1)     # transfer lenders -> borrowers
         b.cash[rows] += lent
-        b.gpu_loans += lend
+        loans += lend
         self.loan_origination += lent
         spend = cost * scale
-        b.external(rows, -spend, "gpu_purchases")
+        b.pay_out(rows, spend, "gpu_purchases")
         b.units[rows, A["used_gpu"]] += spend / p_gpu
 
-    def defaulted_mask(self, rows: np.ndarray) -> np.ndarray:
-        return np.array([self.holders[r].defaulted for r in rows], dtype=bool)
+    def defaulted_mask(self, rows: np.ndarray | slice) -> np.ndarray:
+        return ~self.alive[rows]
 
     # ---------------------------------------------------------------- 4. funding
     def _clear_funding(self, requests: list[tuple[int, float, bool, str]]) -> None:
@@ -569,35 +695,48 @@ class DryPowderModel(mesa.Model):
         b.record(inflow, "pool_inflows")
         self.central_bank.reserve_purchases_bn += rmp
         demand = np.array([r[1] for r in requests]) if requests else np.zeros(0)
-        nav_before = self.fund_nav() if any(r[3] == "fundraising" for r in requests) else None
+        channels = [r[3] for r in requests]
+        pc_nav_before = self.pc_nav() if "fundraising" in channels else None
         absorbed, _ = absorb(demand, pool.level_bn)
-        pool.take(absorbed.sum())
-        self.step_demand = float(demand.sum())
-        self.step_absorbed = float(absorbed.sum())
+        pool.take(_sum(absorbed))
+        self.step_demand = float(_sum(demand))
+        self.step_absorbed = float(_sum(absorbed))
         shortfall_total = 0.0
         backstop_bn = 0.0
         crowd_out_bn = 0.0
-        for (row, amount, crowds_out, channel), got in zip(requests, absorbed):
-            b.cash[row] += got       # the pool's cash reaches the requester (pool already debited)
-            missing = amount - got
-            issued = got
-            if missing > 1e-12:
-                shortfall_total += missing
+        if not requests:
+            issued = absorbed
+        else:
+            rows_list = [r[0] for r in requests]
+            rows = np.array(rows_list, dtype=np.intp)
+            # the pool's cash reaches the requesters (pool already debited); one request per holder
+            if len(set(rows_list)) == len(rows_list):
+                b.cash[rows] += absorbed
+            else:
+                np.add.at(b.cash, rows, absorbed)
+            missing = demand - absorbed
+            issued = absorbed.copy()
+            for i in np.flatnonzero(missing > 1e-12):
+                row, amount, crowds_out, channel = requests[i]
+                shortfall_total += missing[i]
                 if crowds_out and c.central_bank.backstop:   # the central bank buys what the pool cannot
-                    b.external(row, missing, "central_bank_purchases")
-                    backstop_bn += missing
-                    issued += missing
+                    b.external(row, missing[i], "central_bank_purchases")
+                    backstop_bn += missing[i]
+                    issued[i] += missing[i]
                 elif crowds_out:        # own Treasuries first, then outside holders rotate out of other assets
-                    rest = missing - self._sell_own_treasuries(row, missing)
+                    rest = missing[i] - self._sell_own_treasuries(row, missing[i])
                     if rest > 0:
                         b.external(row, rest, "crowding_out_rotation")
                         crowd_out_bn += rest
-                        issued += rest
+                        issued[i] += rest
+        for i, channel in enumerate(channels):
             if channel == "bonds":
-                self.total_issuance += issued
-                self._issue_debt(row, issued)
-            elif channel == "fundraising":
-                self._issue_fund_units(row, got, nav_before[row] if nav_before is not None else 0.0)
+                self.total_issuance += issued[i]
+                self._issue_debt(requests[i][0], issued[i])
+        funds = [i for i, channel in enumerate(channels) if channel == "fundraising"]
+        if funds:
+            fund_rows = rows[funds]
+            self._issue_fund_units(fund_rows, absorbed[funds], pc_nav_before[fund_rows - self.slices["private_credit"].start])
         self.step_shortfall = shortfall_total
         self.cascade.crowding_out(crowd_out_bn * self.crowding_weights)
         self.central_bank.purchases_bn += backstop_bn
@@ -623,14 +762,17 @@ class DryPowderModel(mesa.Model):
         is not spent: realised capex falls short of the plan."""
         b = self.book
         self.step_capex_realized = 0.0
+        life = self.cfg.hyperscalers.gpu_life_years
         for h in self.hyperscalers:
-            spend = min(self.capex_due[h.row], max(b.cash[h.row], 0.0))
-            b.external(h.row, -spend, "capex_spent")
-            b.other_assets[h.row] += spend
+            row = h.row
+            spend = min(float(self.capex_due[row]), max(float(b.cash[row]), 0.0))
+            b.external(row, -spend, "capex_spent")
+            b.other_assets[row] += spend
             self.step_capex_realized += spend
             # capex in place depreciates over the GPUs' economic life
-            b.other_assets[h.row] -= self.capex_stock[h.row] * self.dt / self.cfg.hyperscalers.gpu_life_years
-            self.capex_stock[h.row] += spend - self.capex_stock[h.row] * self.dt / self.cfg.hyperscalers.gpu_life_years
+            depreciation = float(self.capex_stock[row]) * self.dt / life
+            b.other_assets[row] -= depreciation
+            self.capex_stock[row] += spend - depreciation
         self.total_capex_planned += self.step_capex_planned
         self.total_capex_realized += self.step_capex_realized
 
@@ -650,14 +792,14 @@ class DryPowderModel(mesa.Model):
         b.external_debt[row] = old + amount
         self.coupon_rate[row] = (self.coupon_rate[row] * old + rate * amount) / (old + amount)
 
-    def _issue_fund_units(self, row: int, amount: float, nav_before: float) -> None:
-        """New investors buy fund shares at the NAV per unit before their subscription."""
-        if amount <= 0:
-            return
+    def _issue_fund_units(self, row: int | np.ndarray, amount, nav_before) -> None:
+        """New investors buy fund shares at the NAV per unit before their subscription (1 for a fund
+        with no units or no NAV); ``row`` one fund or an array of distinct funds."""
         b = self.book
         units = b.fund_units_outstanding[row]
-        price = nav_before / units if units > 0 and nav_before > 0 else 1.0
-        b.fund_units_outstanding[row] += amount / price
+        priced = (units > 0) & (nav_before > 0)
+        price = np.where(priced, nav_before / np.where(priced, units, 1.0), 1.0)
+        b.fund_units_outstanding[row] += np.where(amount > 0, amount / price, 0.0)
 
     def _sell_own_treasuries(self, row: int, amount: float) -> float:
         """A hyperscaler short of bond buyers sells its own Treasuries first: queued for round 0 of the
@@ -696,10 +838,12 @@ class DryPowderModel(mesa.Model):
 
     # ---------------------------------------------------------------- 8. end of step
     def _end_of_step(self) -> None:
+        if self._retail_stale:
+            self._sync_retail()
         prev = self.price_history[-1]
         self.log_returns.append(np.log(self.prices / prev))
         self.price_history.append(self.prices.copy())
-        self.nav_history.append(self.fund_nav().copy())
+        self.nav_history.append(self.fund_nav())
         if len(self.price_history) > 30:
             self.price_history.pop(0)
             self.nav_history.pop(0)
@@ -722,8 +866,7 @@ class DryPowderModel(mesa.Model):
     def _update_metrics(self) -> None:
         coc = self.pool.coc
         m = {"step": int(self.steps), "t_years": self.t_years}
-        for k, a in enumerate(ASSETS):
-            m[f"price_{a}"] = float(self.prices[k])
+        m.update(zip(PRICE_KEYS, self.prices.tolist()))
         m.update({
             "ust10y_pct": coc.ust10y * 100,
             "ig_spread_bp": coc.ig_spread * 1e4,
@@ -736,8 +879,8 @@ class DryPowderModel(mesa.Model):
             "funding_shortfall_bn": self.step_shortfall,
             "capex_planned_bn": self.step_capex_planned,
             "capex_realized_bn": self.step_capex_realized,
-            "capex_nash_multiplier": float(np.mean(self.nash_multiplier)) if len(self.nash_multiplier) else 1.0,
-            "capex_coop_multiplier": float(np.mean(self.coop_multiplier)) if len(self.coop_multiplier) else 1.0,
+            "capex_nash_multiplier": _mean(self.nash_multiplier),
+            "capex_coop_multiplier": _mean(self.coop_multiplier),
             "ai_revenue_bn": self.ai_revenue,
             "rental_index": self.rental_index,
             "fire_sales_bn": self.step_fire_sales,
@@ -757,11 +900,11 @@ class DryPowderModel(mesa.Model):
         """Impossible-trinity readout (MODEL.md §7), each in [0, 1]."""
         race = self.total_capex_realized / self.total_capex_planned if self.total_capex_planned > 0 else 1.0
         rise = max(self.peak_ust10y - self.y0, 0.0)
-        stability = float(np.clip(1.0 - rise / 0.02, 0.0, 1.0))
+        stability = _clip01(1.0 - rise / 0.02)
         bought = self.central_bank.purchases_bn
-        independence = float(np.clip(1.0 - bought / max(self.total_issuance, 1e-9)
-                                     / self.cfg.central_bank.independence_reference_share, 0.0, 1.0)) if bought > 0 else 1.0
-        return {"trinity_compute_race": float(np.clip(race, 0.0, 1.0)), "trinity_bond_stability": stability,
+        independence = _clip01(1.0 - bought / max(self.total_issuance, 1e-9)
+                               / self.cfg.central_bank.independence_reference_share) if bought > 0 else 1.0
+        return {"trinity_compute_race": _clip01(race), "trinity_bond_stability": stability,
                 "trinity_independence": independence}
 
     def _record_agents(self) -> None:

@@ -108,3 +108,11 @@ def test_config_is_frozen_and_hash_tracks_content():
     assert cfg.digest() == load_config().digest()
     assert cfg.digest() != load_config(None, {"seed": 1}).digest()
     assert isinstance(Config.model_validate(cfg.to_dict()), Config)
+
+
+def test_one_field_of_one_asset_can_be_overridden():
+    base = load_config()
+    cfg = load_config(None, {"assets.crypto.depth_bn": 900})
+    assert cfg.assets["crypto"].depth_bn == 900
+    assert cfg.assets["crypto"].vol == base.assets["crypto"].vol        # the rest keeps its defaults
+    assert cfg.assets["saas"] == base.assets["saas"]

@@ -42,7 +42,7 @@ def test_cost_of_capital_closed_form():
     pool = DryPowderPool(cfg)
     pool.level_bn = 500                                   # x = 0.5
     coc = pool.update_cost_of_capital(0.03, shortfall_bn_week=0.0, credit_loss_share=0.0)
-    h = 0.25 / (0.5 + 0.05)
+    h = 0.25 / (0.5 + cfg.dry_powder.eps)
     r = cfg.rates
     assert coc.term_premium == pytest.approx(pool.tp0 + r.term_premium_per_pressure_bp * h / 1e4)
     assert coc.ig_spread == pytest.approx(pool.s0 + r.spread_per_pressure_bp * h / 1e4)
