@@ -9,12 +9,14 @@ Rules (MODEL.md §6.1), vectorised over holders:
   ``panic_sale_share`` of its holdings once and takes today's value as its new peak;
 * margin: accounts with debt follow :func:`sim.constraints.margin_call_sales`.
 
-Layout: the (holders x assets) arrays are stored asset-major, ``_ut[k, h]``, so that every
-elementwise pass runs over 100,000 contiguous holders rather than over 8 assets at a time; the
-public ``units`` and ``weights`` are (holders x assets) views of the same memory. The cascade
-trades through :class:`RetailOrders` books (:meth:`RetailPopulation.round_zero_orders`,
+Layout and cost (benchmarks/README.md): the (holders x assets) arrays are stored asset-major,
+``_ut[k, h]``, so that every elementwise pass runs over contiguous holders rather than over 8
+assets at a time; the public ``units`` and ``weights`` are (holders x assets) views of the same
+memory. Margin accounts are stored first (rows ``0..m-1``), so margin calls read one block. The
+cascade trades through :class:`RetailOrders` books (:meth:`RetailPopulation.round_zero_orders`,
 :meth:`RetailPopulation.margin_orders`, :meth:`RetailPopulation.fill`,
-:meth:`RetailPopulation.settle`): panic sales and margin calls touch only the holders concerned.
+:meth:`RetailPopulation.settle`): momentum purchases cover only the assets bought that week, panic
+sales and margin calls only the holders concerned.
 """
 
 from __future__ import annotations
@@ -240,7 +242,12 @@ class RetailPopulation(mesa.Agent):
 
     def _margin(self, prices: np.ndarray, mm: np.ndarray):
         """(rows, units sold (K, m), newly closed rows) of margin accounts under a call; rows is None
-        when no account sells (then nothing is closed either)."""
+        when no account sells (then nothing is closed either).
+
+        The rule is :func:`sim.constraints.margin_call_sales` on every margin account; it is run on
+        the accounts a screen cannot rule out (equity within 1e-9 of assets of the requirement),
+        which are the only ones it can call. Accounts sitting exactly on their requirement may
+        then differ from a run over all accounts by rounding (sales of ~1e-15 of their assets)."""
         m = self._n_margin                  # margin accounts are rows 0..m-1
         if m == 0:
             return None, None, _NO_ROWS

@@ -3,7 +3,8 @@
 Row i of every array is agent ``model.holders[i]``. Cash moves only through :meth:`Book.transfer`
 (between two holders, or a holder and the dry-powder pool) and :meth:`Book.external` (a documented
 source or sink outside the model: operating cash flow, capex spent, coupons to outside
-bondholders, ...). The ledger therefore proves cash conservation:
+bondholders, ...; :meth:`Book.receive` and :meth:`Book.pay_out` are its one-signed forms for a
+group of rows). The ledger therefore proves cash conservation:
 
     sum_i cash_i + W  =  initial cash + initial W + sum(sources) - sum(sinks)
 
@@ -57,6 +58,8 @@ class Book:
                 self.sinks[category] -= a
             return
         amt = np.asarray(amount, dtype=float)
+        if amt.ndim == 0:                                  # one amount for each of several rows
+            amt = np.full(len(range(*i.indices(len(self.cash)))) if isinstance(i, slice) else np.size(i), float(amt))
         if isinstance(i, slice):                           # distinct rows: a plain in-place add
             self.cash[i] += amt
         else:

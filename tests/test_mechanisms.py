@@ -142,3 +142,14 @@ def test_without_a_prize_nobody_races():
                             ocf=np.array([50.0, 50.0]), payouts=np.zeros(2), spare_cash=np.zeros(2),
                             burn_penalty=0.3, life_years=3.0)
     assert nash.tolist() == [0.7, 0.7] and coop.tolist() == [0.7, 0.7]
+
+
+def test_ledger_records_one_amount_paid_by_several_rows():
+    from sim.balance_sheets import Book
+    b = Book(4, 2)
+    b.external(np.array([0, 2]), 5.0, "test_source")
+    b.external(slice(1, 4), -1.0, "test_sink")
+    np.testing.assert_allclose(b.cash, [5.0, -1.0, 4.0, -1.0])
+    assert b.sources["test_source"] == 10.0 and b.sinks["test_sink"] == 3.0
+    b.transfer(0, np.array([1, 3]), 2.0)
+    assert b.cash.sum() == pytest.approx(10.0 - 3.0)                 # transfers create nothing
