@@ -31,26 +31,6 @@ RESULTS = {"mc": "runs.parquet", "sweep": "results.parquet", "sensitivity": "res
 # =============================================================================================
 # Parsers
 # =============================================================================================
-def _default_positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
-
-
-def _default_seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be a whole number, got {text!r}") from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"seed must be between 0 and 2**63-1, got {v}")
-    return v
-
-
 def _positive_float(text: str) -> float:
     try:
         v = float(text)
@@ -61,8 +41,12 @@ def _positive_float(text: str) -> float:
     return v
 
 
-def add_parsers(sub, _positive_int: Callable = _default_positive_int, _seed: Callable = _default_seed, **_) -> None:
-    """Register ``mc``, ``sweep`` and ``sensitivity`` on the CLI's subparsers object."""
+def add_parsers(sub, _positive_int: Callable | None = None, _seed: Callable | None = None, **_) -> None:
+    """Register ``mc``, ``sweep`` and ``sensitivity`` on the CLI's subparsers object (argument types
+    default to the command line's own, so both parse numbers and seeds alike)."""
+    if _positive_int is None or _seed is None:
+        from sim import cli
+        _positive_int, _seed = _positive_int or cli._positive_int, _seed or cli._seed
 
     def common(p, resume_help: str) -> None:
         p.add_argument("--workers", type=_positive_int, default=None,
