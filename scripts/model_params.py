@@ -78,7 +78,6 @@ SOURCES = {
     "neoclouds.amortisation_years": "C: loans amortise over contract life",
     "neoclouds.growth_capex_share": "A/B: CoreWeave 2026 capex $30-35bn on a ~$25bn fleet; sector average lower",
     "neoclouds.lab_revenue_share": "A/B: Microsoft 67% of CoreWeave revenue; labs via contracts",
-    "neoclouds.equity_stake_share": "C",
     "gpu.generation_value_drop": "B: H100 rent $2.9 -> $1.70/hr across Blackwell; Rubin ~4x Blackwell; swept",
     "gpu.generation_steps": "B: Rubin shipping late 2026",
     "gpu.generation_hazard_per_yr": "scenario switch",

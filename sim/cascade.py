@@ -46,8 +46,6 @@ PRIORITY = {"default": 5, "margin_call": 4, "covenant_breach": 3, "redemption": 
             "crowding_out": 0, "momentum": 0, "panic": 0}
 #: Orders and claims below this ($1 thousand) are rounding noise, not economics.
 MATERIAL_BN = 1e-6
-MOST_LIQUID_FIRST = np.array([A["ust"], A["ig_bonds"], A["hyperscaler_equity"], A["ai_hardware"], A["saas"],
-                              A["crypto"], A["neocloud_equity"], A["used_gpu"]])
 
 
 class Cascade:
@@ -191,7 +189,6 @@ class Cascade:
         self.to_liquidate = []
         vol, mm = self.margins()
         # margin calls: hedge funds
-        hf = m.cfg.hedge_funds
         sl = m.slices["hedge_fund"]
         alive = m.alive[sl]
         rows, idx = (m.rows["hedge_fund"], sl) if np.logical_and.reduce(alive) else (np.flatnonzero(alive) + sl.start,) * 2

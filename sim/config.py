@@ -158,7 +158,6 @@ class NeocloudConfig(_Strict):
     amortisation_years: float = Field(3.5, gt=0, description="GPU loans amortise straight-line over this life")
     growth_capex_share: float = Field(0.3, ge=0, le=3, description="new GPUs bought per yr, share of fleet, loan-funded at the advance rate")
     lab_revenue_share: float = Field(0.5, ge=0, le=1, description="share of neocloud revenue under AI-lab compute contracts")
-    equity_stake_share: float = Field(0.1, ge=0, le=1, description="share of neocloud_equity float held by the model's holders")
 
 
 class GPUConfig(_Strict):
@@ -390,29 +389,38 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     return f"invalid config {source}: " + "; ".join(lines)
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping safely; every failure becomes a :class:`ConfigError`."""
+def read_yaml_text(path: str | Path, what: str = "config", error: type[ConfigError] = ConfigError,
+                   allow_empty: bool = True) -> tuple[dict[str, Any], str]:
+    """Read a YAML mapping safely, returning it with its text; every failure raises ``error``
+    with a message naming the file and, for bad YAML, the line."""
     p = Path(path)
     if not p.exists():
-        raise ConfigError(f"config file not found: {p}")
+        raise error(f"{what} file not found: {p}")
     if p.is_dir():
-        raise ConfigError(f"config path is a folder, not a file: {p}")
+        raise error(f"{what} path is a folder, not a file: {p}")
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {p}: {exc}") from None
+        raise error(f"cannot read {what} {p}: {exc}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"invalid YAML in {p}{where}: {problem}") from None
+        raise error(f"invalid YAML in {p}{where}: {problem}") from None
     if data is None:
-        return {}
+        if not allow_empty:
+            raise error(f"{what} {p} is empty")
+        return {}, text
     if not isinstance(data, dict):
-        raise ConfigError(f"config {p} must be a mapping of sections (got {type(data).__name__})")
-    return data
+        raise error(f"{what} {p} must be a mapping of keys (got {type(data).__name__})")
+    return data, text
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a config file (a YAML mapping; an empty file is the baseline)."""
+    return read_yaml_text(path)[0]
 
 
 def parse_override(text: str) -> tuple[str, Any]:

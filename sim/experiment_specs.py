@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.config import (
@@ -24,6 +23,7 @@ from sim.config import (
     PROJECT_ROOT,
     Config,
     ConfigError,
+    read_yaml_text,
     _closest,
     load_config,
     scenario_path,
@@ -374,27 +374,8 @@ def format_spec_error(err: ValidationError, source: str, model: type[BaseModel])
 
 
 def read_spec_yaml(path: str | Path, what: str = "spec") -> tuple[dict[str, Any], str]:
-    p = Path(path)
-    if not p.exists():
-        raise SpecError(f"{what} file not found: {p}")
-    if p.is_dir():
-        raise SpecError(f"{what} path is a folder, not a file: {p}")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read {what} {p}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(f"invalid YAML in {p}{where}: {problem}") from None
-    if data is None:
-        raise SpecError(f"{what} {p} is empty")
-    if not isinstance(data, dict):
-        raise SpecError(f"{what} {p} must be a mapping of keys (got {type(data).__name__})")
-    return data, text
+    """A spec file: safe YAML, a non-empty mapping (errors are :class:`SpecError`)."""
+    return read_yaml_text(path, what=what, error=SpecError, allow_empty=False)
 
 
 class Prepared(BaseModel):
