@@ -55,6 +55,15 @@ def operating_cash_flow(ocf_bn, ai_revenue_share, t_years: float, ocf_growth: fl
     return base + ai_margin * ai_revenue_share * (ai_revenue_bn - ai_revenue0_bn)
 
 
+def own_payoffs(capex: np.ndarray, financing_rate: np.ndarray, ocf: np.ndarray, payouts: np.ndarray,
+                spare_cash: np.ndarray, burn_penalty: float, life_years: float) -> np.ndarray:
+    """The part of U_i that depends on firm i's own capex only (everything but the market share):
+    - r_i * new_debt_i - phi * (s / s0) * max(0, -FCF_i) - c_i / life (last axis = firms)."""
+    new_debt = np.maximum(0.0, capex + payouts - ocf - spare_cash)
+    fcf = ocf - capex
+    return -financing_rate * new_debt - burn_penalty * np.maximum(0.0, -fcf) - capex / life_years
+
+
 def payoffs(capex: np.ndarray, prize_bn: float, financing_rate: np.ndarray, ocf: np.ndarray,
             payouts: np.ndarray, spare_cash: np.ndarray, burn_penalty: float, life_years: float) -> np.ndarray:
     """U_i for a profile of annual capex rates (last axis = firms; leading axes broadcast)."""
@@ -63,9 +72,7 @@ def payoffs(capex: np.ndarray, prize_bn: float, financing_rate: np.ndarray, ocf:
     share = capex / np.where(spent, total, 1.0)
     if not spent.all():
         share = np.where(spent, share, 0.0)
-    new_debt = np.maximum(0.0, capex + payouts - ocf - spare_cash)
-    fcf = ocf - capex
-    return prize_bn * share - financing_rate * new_debt - burn_penalty * np.maximum(0.0, -fcf) - capex / life_years
+    return prize_bn * share + own_payoffs(capex, financing_rate, ocf, payouts, spare_cash, burn_penalty, life_years)
 
 
 @functools.lru_cache(maxsize=16)
@@ -76,34 +83,45 @@ def _profiles(m: int, n: int) -> np.ndarray:
     return out
 
 
-def capex_game(plan: np.ndarray, options: np.ndarray, **kw) -> tuple[np.ndarray, np.ndarray]:
+def capex_game(plan: np.ndarray, options: np.ndarray, prize_bn: float, **own) -> tuple[np.ndarray, np.ndarray]:
     """Nash equilibrium (best-response iteration) and cooperative optimum (max sum of payoffs).
 
-    ``plan`` (n,) planned annual capex, ``options`` (m,) multipliers. Returns the chosen multiplier
-    per firm for each. Best responses start from the plan (multiplier closest to 1) and iterate
-    until no firm wants to deviate; should they cycle, the last profile is kept (MODEL.md §4).
+    ``plan`` (n,) planned annual capex, ``options`` (m,) multipliers; the other arguments those of
+    :func:`payoffs`. Returns the chosen multiplier per firm for each. Best responses start from the
+    plan (multiplier closest to 1) and iterate until no firm wants to deviate; should they cycle,
+    the last profile is kept (MODEL.md §4).
+
+    U_i separates into the market share M c_i / sum_j c_j and a part that depends on c_i alone
+    (:func:`own_payoffs`), so the own part of every firm's every option is computed once, an (m, n)
+    table; a best response then only recomputes the share term against the others' current capex.
+    The share terms of a profile sum to M whenever anything is spent, so the welfare of a profile
+    is M plus the sum of its own parts.
     """
     n, m = len(plan), len(options)
-    choice = np.full(n, int(np.argmin(np.abs(options - 1.0))))
+    capex = options[:, None] * plan                       # (m, n): firm i's capex under option o
+    own_u = own_payoffs(capex, **own)                     # (m, n)
+    capex_cols, own_cols = capex.T.tolist(), own_u.T.tolist()
+    choice = [int(np.argmin(np.abs(options - 1.0)))] * n
     for _ in range(10 * n + 10):
         changed = False
         for i in range(n):
-            trial = np.empty((m, n))
-            trial[:] = plan * options[choice]      # every row: the current profile ...
-            trial[:, i] = plan[i] * options        # ... with firm i trying each option
-            u = payoffs(trial, **kw)[:, i]
-            best = int(np.argmax(u))
+            others = sum(capex_cols[j][choice[j]] for j in range(n) if j != i)
+            u = [(prize_bn * c / (c + others) if c + others > 0 else 0.0) + o
+                 for c, o in zip(capex_cols[i], own_cols[i])]
+            best = max(range(m), key=u.__getitem__)       # first of equal maxima, as argmax
             if u[best] > u[choice[i]] + 1e-12:
                 choice[i] = best
                 changed = True
         if not changed:
             break
     nash = options[choice]
-    if len(options) ** n <= 20000:
-        profiles = _profiles(len(options), n)
-        welfare = payoffs(plan * options[profiles], **kw).sum(axis=-1)
+    if m ** n <= 20000:
+        profiles = _profiles(m, n)
+        own_welfare = own_u[profiles, np.arange(n)].sum(axis=-1)
+        spent = (capex[profiles, np.arange(n)].sum(axis=-1) > 0)
+        welfare = own_welfare + prize_bn * spent
         coop = options[profiles[int(np.argmax(welfare))]]
     else:  # too many profiles: symmetric cooperative choice
-        sym = np.array([payoffs(plan * o, **kw).sum() for o in options])
+        sym = np.array([payoffs(plan * o, prize_bn, **own).sum() for o in options])
         coop = np.full(n, options[int(np.argmax(sym))])
     return nash, coop

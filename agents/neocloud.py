@@ -33,9 +33,8 @@ def haircut(price: float, reference_price: float, slope: float) -> float:
 
 def loan_to_value(loan: np.ndarray, units: np.ndarray, price: float, hc: float) -> np.ndarray:
     """LTV on haircut collateral; infinite where nothing is pledged but a loan is owed."""
-    collateral = units * price * (1.0 - hc)
-    pledged = collateral > 0
-    return np.where(pledged, loan / np.where(pledged, collateral, 1.0), np.where(loan > 0, np.inf, 0.0))
+    collateral = units * (price * (1.0 - hc))
+    return np.divide(loan, collateral, out=np.where(loan > 0, np.inf, 0.0), where=collateral > 0)
 
 
 def cure_amounts(loan: np.ndarray, units: np.ndarray, cash: np.ndarray, price: float, hc: float,

@@ -594,7 +594,9 @@ class Cascade:
         price = m.prices[A["used_gpu"]]
         hc = haircut(price, 1.0, m.cfg.neoclouds.haircut_slope)
         ltv = loan_to_value(_sum(m.book.gpu_loans, 0), m.book.units[m.slices["neocloud"], A["used_gpu"]], price, hc)
-        return float(np.fmax.reduce(np.where(alive, np.minimum(ltv, 10.0), 0.0)))     # max, NaNs ignored
+        if not np.logical_and.reduce(alive):
+            ltv = ltv[alive]
+        return min(float(np.maximum.reduce(ltv)), 10.0)
 
     def _event(self, r, agent, constraint, asset, units, value, ret, holders, detail: str = "") -> None:
         m = self.m

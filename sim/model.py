@@ -910,15 +910,18 @@ class DryPowderModel(mesa.Model):
     def _record_agents(self) -> None:
         assets = self.total_assets()
         liabilities = self.book.total_liabilities()
-        equity = assets - liabilities
-        for a in self.holders:
-            r = a.row
-            cash = float(self.retail.cash.sum()) if a is self.retail else float(self.book.cash[r])
-            extra = cash if a is self.retail else 0.0
+        step = int(self.steps)
+        rows = zip(self.holders, self.book.cash.tolist(), assets.tolist(), liabilities.tolist(),
+                   (assets - liabilities).tolist())
+        for a, cash, assets_bn, liabilities_bn, equity_bn in rows:
+            if a is self.retail:       # retail cash lives in the population's arrays, not in the book
+                cash = float(self.retail.cash.sum())
+                assets_bn += cash
+                equity_bn += cash
             self.agent_rows.append({
-                "step": int(self.steps), "agent_id": int(a.unique_id), "kind": a.kind, "name": a.name,
-                "cash_bn": cash, "assets_bn": float(assets[r] + extra), "liabilities_bn": float(liabilities[r]),
-                "equity_bn": float(equity[r] + extra), "defaulted": bool(a.defaulted)})
+                "step": step, "agent_id": a.unique_id, "kind": a.kind, "name": a.name, "cash_bn": cash,
+                "assets_bn": assets_bn, "liabilities_bn": liabilities_bn, "equity_bn": equity_bn,
+                "defaulted": a.defaulted})
 
     # ================================================================== outputs
     def model_frame(self):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -134,6 +136,42 @@ def test_capex_game_nash_spends_more_than_the_cooperative_optimum():
             assert payoffs(trial, **kw)[i] <= u[i] + 1e-9
     # cooperation maximises the sum of payoffs
     assert payoffs(plan * coop, **kw).sum() >= u.sum() - 1e-9
+
+
+def _capex_game_by_brute_force(plan, options, **kw):
+    """The game's definition read literally: best responses and welfare from the full payoffs."""
+    n, m = len(plan), len(options)
+    choice = np.full(n, int(np.argmin(np.abs(options - 1.0))))
+    for _ in range(10 * n + 10):
+        changed = False
+        for i in range(n):
+            trial = np.tile(plan * options[choice], (m, 1))
+            trial[:, i] = plan[i] * options
+            u = payoffs(trial, **kw)[:, i]
+            if u.max() > u[choice[i]] + 1e-12:
+                choice[i], changed = int(np.argmax(u)), True
+        if not changed:
+            break
+    profiles = np.array(list(itertools.product(range(m), repeat=n)))
+    welfare = payoffs(plan * options[profiles], **kw).sum(axis=-1)
+    return options[choice], options[profiles[int(np.argmax(welfare))]]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_capex_game_matches_the_payoffs_read_literally(seed):
+    """The game separates each payoff into the share term and the firm's own part; on random games
+    it finds the same Nash profile and the same cooperative optimum as the full payoffs do."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 6))
+    plan = rng.uniform(20, 250, n)
+    options = np.sort(rng.uniform(0.5, 1.5, int(rng.integers(2, 6))))
+    kw = dict(prize_bn=float(rng.uniform(0, 1500)), financing_rate=rng.uniform(0.03, 0.09, n),
+              ocf=rng.uniform(10, 200, n), payouts=rng.uniform(0, 60, n), spare_cash=rng.uniform(0, 80, n),
+              burn_penalty=float(rng.uniform(0, 1)), life_years=float(rng.uniform(2, 6)))
+    nash, coop = capex_game(plan, options, **kw)
+    want_nash, want_coop = _capex_game_by_brute_force(plan, options, **kw)
+    assert nash.tolist() == want_nash.tolist()
+    assert payoffs(plan * coop, **kw).sum() == pytest.approx(payoffs(plan * want_coop, **kw).sum(), rel=1e-12)
 
 
 def test_without_a_prize_nobody_races():
