@@ -106,7 +106,7 @@ class Cascade:
     def request_redemptions(self, nav: np.ndarray) -> None:
         """Quarter end: investors in private-credit and hedge funds ask for money back."""
         m = self.m
-        hist = m.nav_history[-13] if len(m.nav_history) >= 13 else m.nav_history[0]
+        hist = m.quarter_end_nav         # NAV a quarter ago (requests come at quarter ends)
         for funds, p in ((m.pc_funds, m.cfg.private_credit), (m.hedge_funds, m.cfg.hedge_funds)):
             if not funds:
                 continue
@@ -162,7 +162,7 @@ class Cascade:
         """(realised vol, maintenance margins) of this step: both depend only on past weekly returns,
         so they are computed once a step."""
         m = self.m
-        key = (m.steps, len(m.log_returns))
+        key = (m.steps, m.returns_recorded)
         if self._margins_step is None or self._margins_step[0] != key:
             vol = m.realised_vol()
             self._margins_step = (key, vol, maintenance_margins(m.margin, vol, m.vol))
@@ -385,7 +385,7 @@ class Cascade:
                 for k in book.traded_assets(totals):
                     self._event(r, m.retail, book.label, ASSETS[k], units[k], units[k] * px_list[k], ret_list[k],
                                 book.holders)
-        if market is not None:
+        if market is not None and _any(market):
             for k in np.flatnonzero(market):
                 self._event(0, None, "crowding_out", ASSETS[k], market[k], market[k] * px[k], ret[k], 0)
 

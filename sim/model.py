@@ -346,9 +346,11 @@ class DryPowderModel(mesa.Model):
         self.total_issuance = 0.0
         self.nash_multiplier = np.ones(len(self.hyperscalers))
         self.coop_multiplier = np.ones(len(self.hyperscalers))
-        self.log_returns: list[np.ndarray] = []
+        # weekly log returns of the volatility window, a ring buffer (rows in arrival order until full)
+        self._returns = np.zeros((self.cfg.hedge_funds.vol_window_weeks, self.K))
+        self.returns_recorded = 0        # weeks recorded so far; the latest is row (count - 1) % window
         self.price_history = [self.prices.copy()]
-        self.nav_history = [self.fund_nav().copy()]
+        self.quarter_end_nav = self.fund_nav()      # fund NAVs at the last quarter end (t=0 at first)
         self.events: list[dict] = []
         self.agent_rows: list[dict] = []
         self.defaults_by_kind = {k: 0 for k in AGENT_KINDS}
@@ -611,6 +613,7 @@ class DryPowderModel(mesa.Model):
         if len(self.pc_funds) and pc.fundraising_bn_per_yr > 0:
             sl = self.slices["private_credit"]
             pc_nav = nav[sl] if quarter_end else self.pc_nav()
+            self.pc_nav_at_requests = pc_nav      # the subscription price of the units sold in funding
             w = np.maximum(pc_nav, 0) / max(_sum(np.maximum(pc_nav, 0)), 1e-12)
             amount = pc.fundraising_bn_per_yr * dt * w
             idx = np.flatnonzero(self.alive[sl] & (w > 0))
@@ -696,7 +699,8 @@ class DryPowderModel(mesa.Model):
         self.central_bank.reserve_purchases_bn += rmp
         demand = np.array([r[1] for r in requests]) if requests else np.zeros(0)
         channels = [r[3] for r in requests]
-        pc_nav_before = self.pc_nav() if "fundraising" in channels else None
+        # fund units are sold at the NAV when the requests were made (nothing has moved it since)
+        pc_nav_before = self.pc_nav_at_requests if "fundraising" in channels else None
         absorbed, _ = absorb(demand, pool.level_bn)
         pool.take(_sum(absorbed))
         self.step_demand = float(_sum(demand))
@@ -841,15 +845,13 @@ class DryPowderModel(mesa.Model):
         if self._retail_stale:
             self._sync_retail()
         prev = self.price_history[-1]
-        self.log_returns.append(np.log(self.prices / prev))
+        self._returns[self.returns_recorded % len(self._returns)] = np.log(self.prices / prev)
+        self.returns_recorded += 1
         self.price_history.append(self.prices.copy())
-        self.nav_history.append(self.fund_nav())
         if len(self.price_history) > 30:
             self.price_history.pop(0)
-            self.nav_history.pop(0)
-        window = self.cfg.hedge_funds.vol_window_weeks
-        if len(self.log_returns) > window:
-            self.log_returns.pop(0)
+        if self.steps % 13 == 0:      # redemption requests compare NAV with the last quarter end's
+            self.quarter_end_nav = self.fund_nav()
         if self.exhausted_step is None and self.pool.level_bn <= 0.01 * max(self.pool.initial_bn, 1e-9):
             self.exhausted_step = int(self.steps)
         self.peak_ust10y = max(self.peak_ust10y, self.pool.coc.ust10y)
@@ -858,10 +860,15 @@ class DryPowderModel(mesa.Model):
         if self.steps % self.cfg.simulation.agent_report_every == 0 or self.steps == self.horizon:
             self._record_agents()
 
+    @property
+    def log_returns(self) -> np.ndarray:
+        """Weekly log returns of the volatility window, oldest first (rows: weeks, columns: assets)."""
+        n, window = self.returns_recorded, len(self._returns)
+        return np.roll(self._returns, -(n % window), axis=0) if n >= window else self._returns[:n].copy()
+
     def realised_vol(self) -> np.ndarray:
-        if not self.log_returns:
-            return np.zeros(self.K)
-        return realised_vol(np.array(self.log_returns))
+        """Annualised volatility of each asset over the window (the order of weeks does not matter)."""
+        return realised_vol(self._returns[:self.returns_recorded])
 
     def _update_metrics(self) -> None:
         coc = self.pool.coc

@@ -31,32 +31,36 @@ def claims_network(model, min_value_bn: float = 1e-9) -> nx.DiGraph:
     rows, cols = np.nonzero(values > min_value_bn)
     for r, c in zip(rows, cols):
         g.add_edge(model.holders[r].unique_id, f"asset:{ASSETS[c]}", kind="holding", value_bn=float(values[r, c]))
+    for u, v, kind, value in claims_between_agents(model, min_value_bn):
+        g.add_edge(u, v, kind=kind, value_bn=value)
+    return g
+
+
+def claims_between_agents(model, min_value_bn: float = 1e-9):
+    """(creditor or investor id, obligor id, kind, $bn) for every claim of one agent on another: the
+    edges of :func:`claims_network` that are not holdings of a market asset."""
+    book = model.book
     if book.gpu_loans.size:
         lr, br = np.nonzero(book.gpu_loans > min_value_bn)
         for a, b in zip(lr, br):
-            g.add_edge(model.holders[book.lender_rows[a]].unique_id, model.holders[book.borrower_rows[b]].unique_id,
-                       kind="loan", value_bn=float(book.gpu_loans[a, b]))
+            yield (model.holders[book.lender_rows[a]].unique_id, model.holders[book.borrower_rows[b]].unique_id,
+                   "loan", float(book.gpu_loans[a, b]))
     nav_unit = book.nav_per_unit(model.fund_nav())
     inv, fund = np.nonzero(book.fund_units > 0)
     for a, b in zip(inv, fund):
-        g.add_edge(model.holders[a].unique_id, model.holders[b].unique_id, kind="fund_share",
-                   value_bn=float(book.fund_units[a, b] * nav_unit[b]))
+        yield model.holders[a].unique_id, model.holders[b].unique_id, "fund_share", float(book.fund_units[a, b] * nav_unit[b])
     s_rows, l_rows = np.nonzero(model.commitments > min_value_bn)
     for a, b in zip(s_rows, l_rows):
-        g.add_edge(model.sovereigns[a].unique_id, model.labs[b].unique_id, kind="commitment",
-                   value_bn=float(model.commitments[a, b]))
+        yield model.sovereigns[a].unique_id, model.labs[b].unique_id, "commitment", float(model.commitments[a, b])
     for li, lab in enumerate(model.labs):
         for provider, share in zip(model.contract_providers, model.contract_shares[li]):
             if share > 0:
-                g.add_edge(lab.unique_id, provider.unique_id, kind="compute_contract", value_bn=float(share))
-    return g
+                yield lab.unique_id, provider.unique_id, "compute_contract", float(share)
 
 
 def agent_graph(model) -> nx.Graph:
     """Undirected graph over agents only (claims between agents), the topology of the Mesa space."""
     g = nx.Graph()
     g.add_nodes_from(a.unique_id for a in model.holders)
-    for u, v, d in claims_network(model).edges(data=True):
-        if d["kind"] != "holding":
-            g.add_edge(u, v)
+    g.add_edges_from((u, v) for u, v, _, _ in claims_between_agents(model))
     return g

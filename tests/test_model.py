@@ -131,3 +131,20 @@ def test_events_record_who_sold_by_which_constraint():
     assert m.summary()["fire_sale_volume_bn"] == pytest.approx(forced.value_bn.sum())
     assert 1 <= m.summary()["max_cascade_rounds"] <= m.cfg.simulation.max_cascade_rounds
     assert e["round"].max() <= m.summary()["max_cascade_rounds"]
+
+
+def test_realised_volatility_reads_the_last_window_of_weekly_returns():
+    """The volatility window is a ring buffer: after more weeks than it holds, it holds exactly the
+    last ``vol_window_weeks`` weekly log returns, oldest first, and margins use their std."""
+    m = DryPowderModel(rng=5, **SMALL)
+    window = m.cfg.hedge_funds.vol_window_weeks
+    assert m.log_returns.shape == (0, m.K) and not m.realised_vol().any()
+    m.run(3)
+    prices = np.array(m.price_history)
+    np.testing.assert_allclose(m.log_returns, np.log(prices[1:] / prices[:-1]), rtol=1e-12)
+    m.run(window + 4)
+    prices = np.array(m.price_history[-(window + 1):])
+    want = np.log(prices[1:] / prices[:-1])
+    np.testing.assert_allclose(m.log_returns, want, rtol=1e-12)
+    np.testing.assert_allclose(m.realised_vol(), want.std(axis=0, ddof=1) * np.sqrt(52), rtol=1e-9)
+
