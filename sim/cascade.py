@@ -154,8 +154,7 @@ class Cascade:
             labels[row] = constraint
         books: list[RetailOrders] = []
         if m.retail.n:
-            r13 = np.log(m.prices / m.price_history[0]) if m.price_history else np.zeros(m.K)
-            books = m.retail.round_zero_orders(r13, m.prices)
+            books = m.retail.round_zero_orders(m.return_13w(), m.prices)
         return orders, books, labels
 
     def margins(self) -> tuple[np.ndarray, np.ndarray]:

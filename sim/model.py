@@ -349,7 +349,8 @@ class DryPowderModel(mesa.Model):
         # weekly log returns of the volatility window, a ring buffer (rows in arrival order until full)
         self._returns = np.zeros((self.cfg.hedge_funds.vol_window_weeks, self.K))
         self.returns_recorded = 0        # weeks recorded so far; the latest is row (count - 1) % window
-        self.price_history = [self.prices.copy()]
+        self.price_history = [self.prices.copy()]    # weekly closes (the last 30), t=0 first
+        self.last_close_step = 0
         self.quarter_end_nav = self.fund_nav()      # fund NAVs at the last quarter end (t=0 at first)
         self.events: list[dict] = []
         self.agent_rows: list[dict] = []
@@ -848,6 +849,7 @@ class DryPowderModel(mesa.Model):
         self._returns[self.returns_recorded % len(self._returns)] = np.log(self.prices / prev)
         self.returns_recorded += 1
         self.price_history.append(self.prices.copy())
+        self.last_close_step = self.steps
         if len(self.price_history) > 30:
             self.price_history.pop(0)
         if self.steps % 13 == 0:      # redemption requests compare NAV with the last quarter end's
@@ -859,6 +861,13 @@ class DryPowderModel(mesa.Model):
         self.datacollector.collect(self)
         if self.steps % self.cfg.simulation.agent_report_every == 0 or self.steps == self.horizon:
             self._record_agents()
+
+    def return_13w(self) -> np.ndarray:
+        """13-week log return of each asset, the retail momentum signal: current prices against the
+        close 13 weeks ago (against t=0 during the first quarter)."""
+        hist = self.price_history          # closes of weeks last_close_step - len + 1 ... last_close_step
+        first = self.last_close_step - len(hist) + 1
+        return np.log(self.prices / hist[max(self.steps - 13, 0) - first])
 
     @property
     def log_returns(self) -> np.ndarray:

@@ -148,3 +148,17 @@ def test_realised_volatility_reads_the_last_window_of_weekly_returns():
     np.testing.assert_allclose(m.log_returns, want, rtol=1e-12)
     np.testing.assert_allclose(m.realised_vol(), want.std(axis=0, ddof=1) * np.sqrt(52), rtol=1e-9)
 
+
+def test_momentum_signal_is_the_13_week_return():
+    """Retail momentum reads the return over the last 13 weeks (not since the start of the kept
+    price history): checked against the closes in the model's own time series."""
+    m = DryPowderModel(rng=2, **SMALL)
+    m.run(5)
+    frame = m.model_frame().set_index("step")
+    cols = [f"price_{a}" for a in ASSETS]
+    np.testing.assert_allclose(m.return_13w(), np.log(frame.loc[5, cols].to_numpy(float)), rtol=1e-12)
+    m.run(35)
+    frame = m.model_frame().set_index("step")
+    want = np.log(frame.loc[40, cols].to_numpy(float) / frame.loc[27, cols].to_numpy(float))
+    np.testing.assert_allclose(m.return_13w(), want, rtol=1e-12)
+
