@@ -249,8 +249,10 @@ class Cascade:
         # redemptions due (once a step)
         if first:
             self._redemption_orders(put)
-        # commitments: sovereigns short of cash sell by conviction
-        self._commitment_orders(put)
+        # commitments: sovereigns short of cash sell by conviction, once a step (what the execution
+        # price leaves unpaid is raised with next week's calls)
+        if first:
+            self._commitment_orders(put)
         return orders, books, labels
 
     def _redemption_orders(self, put) -> None:

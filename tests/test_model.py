@@ -162,3 +162,27 @@ def test_momentum_signal_is_the_13_week_return():
     want = np.log(frame.loc[40, cols].to_numpy(float) / frame.loc[27, cols].to_numpy(float))
     np.testing.assert_allclose(m.return_13w(), want, rtol=1e-12)
 
+
+def test_a_capital_call_beyond_cash_is_raised_once_a_week_by_conviction():
+    """A sovereign with no cash facing a call sells its lowest-conviction asset in the first round
+    of the cascade, pays the call from the proceeds, and raises what the execution price left
+    unpaid with the next week's sales (never in a second round of the same week)."""
+    m = DryPowderModel(rng=4, **SMALL)
+    sov, lab = m.sovereigns[0], m.labs[0]
+    first_asset = next(a for a in m.cfg.sovereigns.conviction_order if a in ASSETS)
+    k = ASSETS.index(first_asset)
+    m.book.cash[sov.row] = 0.0
+    for other in m.labs:        # labs flush with cash make no calls of their own in these weeks
+        m.book.cash[other.row] += 1000.0
+    call = 0.5 * m.book.units[sov.row, k] * m.prices[k]      # half of its first asset at today's price
+    m.cascade.add_obligation(sov.row, lab.row, call, "capital_call_test")
+    m.step()
+    sales = m.events_frame().query(f"agent_id == {sov.unique_id} and constraint == 'commitment'")
+    assert len(sales) and set(sales["round"]) == {1}
+    assert set(sales.asset) == {first_asset}        # the first asset alone covers the call
+    raised = sales.value_bn.sum()
+    left = sum(o[2] for o in m.cascade.obligations if o[0] == sov.row and o[3] == "capital_call_test")
+    assert 0 < raised < call and left == pytest.approx(call - raised, rel=1e-9)
+    assert left < 0.01 * call                       # the price impact of the sale, not more
+    m.step()
+    assert not any(o[3] == "capital_call_test" for o in m.cascade.obligations)
