@@ -116,6 +116,7 @@ class RetailPopulation(mesa.Agent):
             self._buf = np.zeros((k, 0))
             self._held = np.zeros(k, dtype=bool)
             self._n_margin = 0
+            self.units_total = np.zeros(k)
             return
         wealth = rng.lognormal(0.0, 1.0, n)
         wealth *= params.wealth_bn / wealth.sum()
@@ -141,6 +142,7 @@ class RetailPopulation(mesa.Agent):
         self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
         self._buf = np.empty_like(self._ut)                    # scratch for the week's momentum book
         self._held = self._wt.any(axis=1)                      # assets some holder can ever own
+        self.units_total = self.aggregate_units()             # kept up to date by fill()
 
     # ------------------------------------------------------------------ views
     @property
@@ -154,6 +156,7 @@ class RetailPopulation(mesa.Agent):
         if value.shape != self._ut.T.shape:
             raise ValueError(f"retail units must have shape {self._ut.T.shape}, got {value.shape}")
         self._ut = np.ascontiguousarray(value.T)
+        self.units_total = self.aggregate_units()
 
     @property
     def weights(self) -> np.ndarray:
@@ -178,6 +181,9 @@ class RetailPopulation(mesa.Agent):
         return self._savings
 
     def aggregate_units(self) -> np.ndarray:
+        """Units held by all holders together (K,), summed over holders now. The cascade reads
+        ``units_total`` instead: the same totals kept up to date trade by trade (writes through the
+        ``units`` view do not update it; assign ``units`` instead)."""
         return _sum(self._ut, 1)
 
     def values(self, prices: np.ndarray) -> np.ndarray:
@@ -319,9 +325,12 @@ class RetailPopulation(mesa.Agent):
             return None, closed_rows
         return RetailOrders("margin_call", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0)))), closed_rows
 
-    def fill(self, book: RetailOrders, px: np.ndarray) -> np.ndarray:
+    def fill(self, book: RetailOrders, px: np.ndarray, totals: np.ndarray | None = None) -> np.ndarray:
         """Execute ``book`` at prices ``px``: the units change hands; returns each holder's proceeds
-        (value sold at ``px``, negative for purchases), aligned with ``book.rows``."""
+        (value sold at ``px``, negative for purchases), aligned with ``book.rows``. ``totals``: the
+        book's :meth:`RetailOrders.totals`, if already computed."""
+        traded = book.totals(len(self._ut)) if totals is None else totals
+        self.units_total = np.maximum(self.units_total - traded, 0.0)    # holdings are never negative
         if book.assets is not None:                  # whole rows of some assets, every holder
             for i, k in enumerate(book.assets.tolist()):
                 if book.side > 0:

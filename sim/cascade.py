@@ -355,7 +355,7 @@ class Cascade:
             proceeds = None
         # retail accounts
         if retail_books:
-            self._settle_retail(retail_books, px)
+            self._settle_retail(retail_books, px, retail_totals)
         # uses of proceeds: margin debt repaid, GPU loans prepaid
         uses = proceeds is not None and ("margin_call" in labels or "covenant_breach" in labels)
         for row in (np.flatnonzero(proceeds > 0) if uses else ()):
@@ -407,15 +407,15 @@ class Cascade:
             b.cash -= buys
             m.pool.add(bought)
 
-    def _settle_retail(self, books: list[RetailOrders], px: np.ndarray) -> None:
+    def _settle_retail(self, books: list[RetailOrders], px: np.ndarray, totals: list[np.ndarray]) -> None:
         """Retail books filled at ``px``. Forced sales (margin calls) are bought like any forced sale,
         their proceeds repay margin debt and closed-out accounts pass their cash to the broker;
         voluntary trades (momentum, panic) are with other outside investors' brokerage cash and leave
         the pool as is."""
         m, b, pop = self.m, self.m.book, self.m.retail
         forced = books[0].label == "margin_call"
-        for book in books:
-            sold, repaid = pop.settle(book, pop.fill(book, px), forced)
+        for book, book_totals in zip(books, totals):
+            sold, repaid = pop.settle(book, pop.fill(book, px, book_totals), forced)
             if forced:
                 from_pool = m.pool.take(sold * m.cfg.dry_powder.fire_sale_pool_share)
                 b.record(sold - from_pool, "outside_buyers")

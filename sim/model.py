@@ -174,6 +174,9 @@ class DryPowderModel(mesa.Model):
         self.depth = np.array([x.depth_bn for x in p])
         self.generation_beta = np.array([x.generation_beta for x in p])
         self.capex_beta = np.array([x.capex_beta for x in p])
+        # the weekly drift and volatility of the flow price, (mu - sigma^2 / 2) dt and sigma sqrt(dt)
+        self._drift_per_step = (self.drift - 0.5 * self.vol ** 2) * self.dt
+        self._vol_per_step = self.vol * np.sqrt(self.dt)
         w = self.cfg.dry_powder.crowding_out_weights
         cw = np.array([w.get(a, 0.0) for a in ASSETS])
         self.crowding_weights = cw / cw.sum() if cw.sum() > 0 else cw
@@ -422,7 +425,7 @@ class DryPowderModel(mesa.Model):
         are settled and at the end of every step."""
         self._retail_stale = False
         r = self.retail.row
-        self.book.units[r] = self.retail.aggregate_units()
+        self.book.units[r] = self.retail.units_total
         self.book.external_debt[r] = self.retail.debt.sum()
         self.book.cash[r] = 0.0   # retail cash lives in the population's arrays
 
@@ -499,19 +502,20 @@ class DryPowderModel(mesa.Model):
             rent = capacity * nc.rent_yield * self.rental_index * nc.utilisation * dt * alive
             b.receive(rows, rent * self.neocloud_other_rent_share, "gpu_rental_revenue")
             b.pay_out(rows, np.minimum(nc.opex_share * rent, np.maximum(cash[rows], 0.0)), "operating_costs")
-            loans = b.gpu_loans
-            due_interest = loans * (nc.loan_rate_pct / 100) * dt
-            due_principal = np.minimum(loans, self.loan_origination[None, :] * loans
-                                       / np.maximum(_sum(loans, 0), 1e-12)[None, :] / (nc.amortisation_years * WEEKS_PER_YEAR))
-            due_all = due_interest + due_principal
-            due = _sum(due_all, 0)
+            loans = b.gpu_loans                         # [lender, neocloud]
+            owed = _sum(loans, 0)
+            # principal: the amount originated over the amortisation period, from each lender pro rata,
+            # never more than is owed; interest on the balance. Each loan pays the same share a week.
+            principal_share = np.minimum(
+                self.loan_origination / (np.maximum(owed, 1e-12) * (nc.amortisation_years * WEEKS_PER_YEAR)), 1.0)
+            due_share = (nc.loan_rate_pct / 100) * dt + principal_share
+            due = owed * due_share
             can = np.minimum(due, np.maximum(cash[rows], 0.0))
             frac = np.divide(can, due, out=np.ones(due.shape), where=due > 0)
             paid = frac * alive
-            pay = due_all * paid[None, :]
-            cash[rows] -= _sum(pay, 0)                 # transfer borrowers -> lenders
-            cash[self.slices["private_credit"]] += _sum(pay, 1)
-            loans -= due_principal * paid[None, :]
+            cash[rows] -= due * paid                    # transfer borrowers -> lenders
+            cash[self.slices["private_credit"]] += loans @ (due_share * paid)
+            loans *= 1.0 - principal_share * paid
             short = alive & (due > 0) & (frac < 1.0 - 1e-9)
             if _any(short):
                 for j in np.flatnonzero(short):
@@ -823,7 +827,7 @@ class DryPowderModel(mesa.Model):
         valuation = -np.log(np.maximum(1.0 + self.duration * dr, 0.25))
         liquidity = -self.liquidity_beta * signed_pressure(self.pool.x, dp.gamma, dp.eps)
         z = self.rng.standard_normal(self.K)
-        self.flow_log_price += (self.drift - 0.5 * self.vol ** 2) * self.dt + self.vol * np.sqrt(self.dt) * z
+        self.flow_log_price += self._drift_per_step + self._vol_per_step * z
         if self.generation_now:
             self.flow_log_price += self.generation_beta * self.generation_now
         # capex feeds the hardware makers' cash flows (and weighs on the spenders' FCF)

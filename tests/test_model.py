@@ -34,6 +34,8 @@ def _system_checks(m: DryPowderModel) -> None:
     # no holder has negative holdings or negative debt
     assert b.units.min() >= -1e-9 and b.external_debt.min() >= -1e-9
     assert m.retail.units.min() >= -1e-9 and m.retail.debt.min() >= -1e-9
+    # the retail totals kept trade by trade are the sum over holders
+    np.testing.assert_allclose(m.retail.units_total, m.retail.aggregate_units(), rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("overrides", [
