@@ -22,6 +22,17 @@ class Holder(FixedAgent):
         self.default_step: int | None = None
 
     @property
+    def cell(self):
+        """The holder's node of the model's network space (the space is built on first use)."""
+        if self._mesa_cell is None and getattr(self.model, "_space", 0) is None:
+            self.model.space                      # builds the space and fixes every holder to its node
+        return self._mesa_cell
+
+    @cell.setter
+    def cell(self, cell) -> None:
+        FixedAgent.cell.fset(self, cell)
+
+    @property
     def defaulted(self) -> bool:
         return self._defaulted
 

@@ -146,6 +146,11 @@ class RetailPopulation(mesa.Agent):
 
     # ------------------------------------------------------------------ views
     @property
+    def cell(self):
+        """The population's node of the model's network space."""
+        return self.model.space[self.unique_id]
+
+    @property
     def units(self) -> np.ndarray:
         """Units held (N, K): a view of the asset-major array (writes go through)."""
         return self._ut.T

@@ -41,7 +41,7 @@ from sim.cascade import Cascade
 from sim.config import ASSETS, BASELINE_PATH, Config, load_config
 from sim.constraints import realised_vol
 from sim.liquidity import WEEKS_PER_YEAR, DryPowderPool, absorb, signed_pressure
-from sim.network import agent_graph, claims_network
+from sim.network import agent_graph, claims_between_agents, claims_network
 
 A = {name: k for k, name in enumerate(ASSETS)}
 AGENT_KINDS = ("hyperscaler", "neocloud", "private_credit", "sovereign", "hedge_fund", "ai_lab", "retail")
@@ -152,10 +152,10 @@ class DryPowderModel(mesa.Model):
         self.generations = 0
         self._build_agents()
         self._build_book()
-        self.graph = agent_graph(self)
-        self.space = Network(self.graph, layout=None, random=self.random)
-        for agent in self.holders:
-            agent.cell = self.space[agent.unique_id]
+        # the claims between agents at t=0, the topology of the Mesa space (built when first used:
+        # batch runs never look at it, and building it costs about 2% of a run)
+        self._space_edges = [(u, v) for u, v, _, _ in claims_between_agents(self)]
+        self._space = None
         self.cascade = Cascade(self)
         self._init_tracking()
         self.datacollector = MetricsCollector(model_reporters={key: _metric_reporter(key) for key in self.metrics})
@@ -413,6 +413,22 @@ class DryPowderModel(mesa.Model):
         rhs = (self.book.initial_cash_total + self.pool.initial_bn + sum(self.book.sources.values())
                - sum(self.book.sinks.values()))
         return lhs - rhs
+
+    @property
+    def graph(self):
+        """Undirected graph of the claims between agents at t=0 (networkx), the space's topology."""
+        return self.space.G
+
+    @property
+    def space(self) -> Network:
+        """The Mesa network space: one node per holder, an edge per claim between two agents at t=0;
+        every holder is fixed to its node. Built on first use."""
+        if self._space is None:
+            self._space = Network(agent_graph(self.holders, self._space_edges), layout=None, random=self.random)
+            for agent in self.holders:
+                if agent is not self.retail:       # the retail population reads its node (RetailPopulation.cell)
+                    agent.cell = self._space[agent.unique_id]
+        return self._space
 
     @property
     def network(self):

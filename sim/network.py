@@ -58,9 +58,10 @@ def claims_between_agents(model, min_value_bn: float = 1e-9):
                 yield lab.unique_id, provider.unique_id, "compute_contract", float(share)
 
 
-def agent_graph(model) -> nx.Graph:
-    """Undirected graph over agents only (claims between agents), the topology of the Mesa space."""
+def agent_graph(holders, edges) -> nx.Graph:
+    """Undirected graph over agents only (``edges``: pairs of ids with a claim between them, from
+    :func:`claims_between_agents`), the topology of the Mesa space."""
     g = nx.Graph()
-    g.add_nodes_from(a.unique_id for a in model.holders)
-    g.add_edges_from((u, v) for u, v, _, _ in claims_between_agents(model))
+    g.add_nodes_from(a.unique_id for a in holders)
+    g.add_edges_from(edges)
     return g

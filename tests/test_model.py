@@ -108,6 +108,18 @@ def test_sizes_and_network():
     assert {f"asset:{a}" for a in ASSETS} <= set(g.nodes)
 
 
+def test_network_space_is_the_claims_between_agents_at_the_start():
+    """The space is built when first used, yet its topology is the claims between agents at t=0
+    (holdings of market assets are not edges), whenever it is first looked at."""
+    m = DryPowderModel(rng=3, **SMALL)
+    at_start = {frozenset((u, v)) for u, v, d in m.network.edges(data=True) if d["kind"] != "holding"}
+    m.run(40)
+    assert {frozenset(e) for e in m.graph.edges} == at_start
+    assert set(m.graph.nodes) == {a.unique_id for a in m.holders}
+    assert all(a.cell.coordinate == a.unique_id for a in m.holders)
+    assert all(a in a.cell.agents for a in m.holders if a is not m.retail)   # institutions are fixed agents
+
+
 def test_summary_has_every_documented_field():
     s = DryPowderModel(rng=2, **SMALL).run().summary()
     for key in ("max_drawdown", "peak_ig_spread_bp", "peak_ust10y_pct", "dry_powder_min_bn", "dry_powder_exhausted_step",
