@@ -48,8 +48,11 @@ def timed_model_run(holders: int, seed: int) -> tuple[float, float]:
     from sim.model import DryPowderModel
     gc.collect()
     c0, w0 = time.process_time(), time.perf_counter()
-    DryPowderModel(rng=seed, **{"retail.holders": holders}).run()
-    return time.process_time() - c0, time.perf_counter() - w0
+    model = DryPowderModel(rng=seed, **{"retail.holders": holders}).run()
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    if hasattr(model, "close"):      # as the batch runners do (not timed; older versions have no close)
+        model.close()
+    return cpu, wall
 
 
 def machine_speed_s() -> float:

@@ -116,13 +116,16 @@ def _simulate(cfg, series: Any):
     """Build and run one model; returns (summary dict, model-level series or None)."""
     from sim.model import DryPowderModel
     model = DryPowderModel(cfg)
-    model.run()
-    summary = model.summary()
-    frame = None
-    if series:
-        frame = model.model_frame()
-        if series != "all":
-            frame = frame[[c for c in ("step", *series) if c in frame.columns]]
+    try:
+        model.run()
+        summary = model.summary()
+        frame = None
+        if series:
+            frame = model.model_frame()
+            if series != "all":
+                frame = frame[[c for c in ("step", *series) if c in frame.columns]]
+    finally:
+        model.close()          # memory back now, not at the next full garbage collection
     return summary, frame
 
 

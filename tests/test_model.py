@@ -200,3 +200,40 @@ def test_a_capital_call_beyond_cash_is_raised_once_a_week_by_conviction():
     assert left < 0.01 * call                       # the price impact of the sale, not more
     m.step()
     assert not any(o[3] == "capital_call_test" for o in m.cascade.obligations)
+
+
+def test_close_frees_a_finished_run_without_the_cyclic_collector():
+    """Batch runners close each model once its outputs are read: the model, its agents and its
+    arrays are freed by reference counting alone (a worker does not accumulate dead runs)."""
+    import gc
+    import weakref
+
+    m = DryPowderModel(rng=1, **SMALL)
+    m.run(10)
+    summary = m.summary()
+    refs = [weakref.ref(m), weakref.ref(m.retail), weakref.ref(m.cascade), weakref.ref(m.holders[0])]
+    gc.disable()
+    try:
+        m.close()
+        del m
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+    assert summary["steps"] == 10
+
+
+def test_without_close_a_finished_run_waits_for_the_cyclic_collector():
+    """The reason close() exists: a model refers to its agents and they to it."""
+    import gc
+    import weakref
+
+    m = DryPowderModel(rng=1, **SMALL)
+    ref = weakref.ref(m)
+    gc.disable()
+    try:
+        del m
+        assert ref() is not None
+        gc.collect()
+        assert ref() is None
+    finally:
+        gc.enable()
