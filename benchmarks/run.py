@@ -87,7 +87,8 @@ def instructions_per_run(tree: Path) -> float | None:
     for n in (1, 3):
         r = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
                             sys.executable, "-c", _COUNT_RUNS, str(tree), str(n)],
-                           capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+                           capture_output=True, text=True,
+                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
         refs = [line for line in r.stderr.splitlines() if "I   refs" in line or "I refs" in line]
         if r.returncode != 0 or not refs:
             return None
