@@ -161,7 +161,7 @@ class Cascade:
         """(realised vol, maintenance margins) of this step: both depend only on past weekly returns,
         so they are computed once a step."""
         m = self.m
-        key = (m.steps, m.returns_recorded)
+        key = (m.steps, m.weeks_closed)
         if self._margins_step is None or self._margins_step[0] != key:
             vol = m.realised_vol()
             self._margins_step = (key, vol, maintenance_margins(m.margin, vol, m.vol))

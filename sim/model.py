@@ -351,9 +351,8 @@ class DryPowderModel(mesa.Model):
         self.coop_multiplier = np.ones(len(self.hyperscalers))
         # weekly log returns of the volatility window, a ring buffer (rows in arrival order until full)
         self._returns = np.zeros((self.cfg.hedge_funds.vol_window_weeks, self.K))
-        self.returns_recorded = 0        # weeks recorded so far; the latest is row (count - 1) % window
+        self.weeks_closed = 0            # weeks whose close is recorded; the latest return is row (n - 1) % window
         self.price_history = [self.prices.copy()]    # weekly closes (the last 30), t=0 first
-        self.last_close_step = 0
         self.quarter_end_nav = self.fund_nav()      # fund NAVs at the last quarter end (t=0 at first)
         self.events: list[dict] = []
         self.agent_rows: list[dict] = []
@@ -866,10 +865,9 @@ class DryPowderModel(mesa.Model):
         if self._retail_stale:
             self._sync_retail()
         prev = self.price_history[-1]
-        self._returns[self.returns_recorded % len(self._returns)] = np.log(self.prices / prev)
-        self.returns_recorded += 1
+        self._returns[self.weeks_closed % len(self._returns)] = np.log(self.prices / prev)
+        self.weeks_closed += 1
         self.price_history.append(self.prices.copy())
-        self.last_close_step = self.steps
         if len(self.price_history) > 30:
             self.price_history.pop(0)
         if self.steps % 13 == 0:      # redemption requests compare NAV with the last quarter end's
@@ -885,19 +883,19 @@ class DryPowderModel(mesa.Model):
     def return_13w(self) -> np.ndarray:
         """13-week log return of each asset, the retail momentum signal: current prices against the
         close 13 weeks ago (against t=0 during the first quarter)."""
-        hist = self.price_history          # closes of weeks last_close_step - len + 1 ... last_close_step
-        first = self.last_close_step - len(hist) + 1
+        hist = self.price_history          # closes of weeks weeks_closed - len + 1 ... weeks_closed
+        first = self.weeks_closed - len(hist) + 1
         return np.log(self.prices / hist[max(self.steps - 13, 0) - first])
 
     @property
     def log_returns(self) -> np.ndarray:
         """Weekly log returns of the volatility window, oldest first (rows: weeks, columns: assets)."""
-        n, window = self.returns_recorded, len(self._returns)
+        n, window = self.weeks_closed, len(self._returns)
         return np.roll(self._returns, -(n % window), axis=0) if n >= window else self._returns[:n].copy()
 
     def realised_vol(self) -> np.ndarray:
         """Annualised volatility of each asset over the window (the order of weeks does not matter)."""
-        return realised_vol(self._returns[:self.returns_recorded])
+        return realised_vol(self._returns[:self.weeks_closed])
 
     def _update_metrics(self) -> None:
         coc = self.pool.coc
