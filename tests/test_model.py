@@ -237,3 +237,32 @@ def test_without_close_a_finished_run_waits_for_the_cyclic_collector():
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_neocloud_loan_service_is_interest_plus_straight_line_amortisation():
+    """MODEL.md 4 (neoclouds): each week every loan of neocloud n pays loan_rate dt + a_n of itself,
+    a_n = min(originated_n / (L_n 52 T), 1); a neocloud with cash for only part of it pays that part
+    to every lender in proportion, and defaults."""
+    m = DryPowderModel(rng=6, **SMALL, **{"neoclouds.rent_yield": 0.0})
+    nc, pc, b = m.cfg.neoclouds, m.cfg.private_credit, m.book
+    rows, lenders = m.rows["neocloud"], m.rows["private_credit"]
+    loans = b.gpu_loans.copy()
+    owed = loans.sum(axis=0)
+    amort = np.minimum(m.loan_origination / (owed * 52 * nc.amortisation_years), 1.0)
+    rate = nc.loan_rate_pct / 100 / 52
+    due = owed * (rate + amort)
+    short = int(np.argmax(owed))                     # this one can pay only 40% of what is due
+    paid = np.ones(len(rows))
+    paid[short] = 0.4
+    b.cash[rows] = np.where(paid < 1, 0.4, 10.0) * due
+    b.cash[m.rows["ai_lab"]] = 0.0                   # no compute payments reach the neoclouds this week
+    b.external_debt[lenders] = 0.0                   # no facility interest: lenders only receive
+    neocloud_cash, lender_cash = b.cash[rows].copy(), b.cash[lenders].copy()
+    m.steps = 1
+    m.policy_rate = m.central_bank.policy_rate(0.0)
+    m._cash_flows()                                  # stage 2 of the week alone
+    np.testing.assert_allclose(b.gpu_loans, loans * (1 - amort * paid), rtol=1e-12)
+    np.testing.assert_allclose(b.cash[rows], neocloud_cash - due * paid, rtol=1e-12, atol=1e-12)
+    income = np.array([f.software_principal_bn + f.other_loans_bn for f in m.pc_funds]) * pc.loan_yield_pct / 100 / 52
+    np.testing.assert_allclose(b.cash[lenders] - lender_cash, loans @ ((rate + amort) * paid) + income, rtol=1e-12)
+    assert m.neoclouds[short].defaulted and sum(a.defaulted for a in m.neoclouds) == 1
