@@ -429,13 +429,18 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str, separators=(",", ":")).encode()).hexdigest()
 
 
+def _read_spec(p: Path, model: type[BaseModel], what: str):
+    """The spec file ``p`` read safely and validated as ``model``; SpecError with the key's path."""
+    data, _ = read_spec_yaml(p, what)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(format_spec_error(err, str(p), model)) from None
+
+
 def load_sweep_spec(path: str | Path) -> Prepared:
     p = Path(path)
-    data, _ = read_spec_yaml(p, "sweep spec")
-    try:
-        spec = SweepSpec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(format_spec_error(err, str(p), SweepSpec)) from None
+    spec = _read_spec(p, SweepSpec, "sweep spec")
     if spec.grid is not None:
         params = {k: list(v) for k, v in spec.axis_values().items()}
         section = "grid"
@@ -463,11 +468,7 @@ def load_sweep_spec(path: str | Path) -> Prepared:
 
 def load_sensitivity_spec(path: str | Path) -> Prepared:
     p = Path(path)
-    data, _ = read_spec_yaml(p, "sensitivity spec")
-    try:
-        spec = SensitivitySpec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(format_spec_error(err, str(p), SensitivitySpec)) from None
+    spec = _read_spec(p, SensitivitySpec, "sensitivity spec")
     params = {k: list(v) for k, v in spec.parameters.items()}
     base_path, base, int_keys = _validate_common(spec, str(p), p, params, "parameters")
     check_metrics(base, spec.outputs, f"{p}: 'outputs'")

@@ -393,9 +393,21 @@ def _write_table(df, path: Path) -> None:
 # =============================================================================================
 # drypowder sweep
 # =============================================================================================
+def _point_tasks(points, reps: int, spec, done):
+    """The runs still to do of a design: ``reps`` replications of every point (a tuple of
+    (parameter, value) pairs), run ``p * reps + r`` seeded by :func:`run_seed`."""
+    from sim.experiment_exec import Task
+    from sim.experiment_specs import run_seed
+    for p, pv in enumerate(points):
+        for r in range(reps):
+            run = p * reps + r
+            if not done[run]:
+                yield Task(run, p, r, run_seed(spec.seed, p, r, spec.common_seeds), pv)
+
+
 def cmd_sweep(args) -> int:
-    from sim.experiment_exec import Task, leading_columns
-    from sim.experiment_specs import campaign_hash, load_sweep_spec, run_seed
+    from sim.experiment_exec import leading_columns
+    from sim.experiment_specs import campaign_hash, load_sweep_spec
 
     prep = load_sweep_spec(args.spec)
     spec = prep.spec
@@ -407,12 +419,8 @@ def cmd_sweep(args) -> int:
     payload = {"kind": "sweep", "base": prep.base.to_dict(), "series": None}
 
     def tasks(done):
-        for p, values in enumerate(spec.points(prep.int_keys)):
-            pv = tuple(zip(params, values))
-            for r in range(reps):
-                run = p * reps + r
-                if not done[run]:
-                    yield Task(run, p, r, run_seed(spec.seed, p, r, spec.common_seeds), pv)
+        points = (tuple(zip(params, values)) for values in spec.points(prep.int_keys))
+        return _point_tasks(points, reps, spec, done)
 
     manifest = _manifest("sweep", args, command=_cmdline(rerun), spec_source=str(Path(args.spec).resolve()),
                          spec=spec.model_dump(mode="json"), base_config_source=prep.base_path,
@@ -493,8 +501,8 @@ def _finalize_sweep(folder: Path, prep, *, total: int, args) -> dict[str, Any]:
 # drypowder sensitivity
 # =============================================================================================
 def cmd_sensitivity(args) -> int:
-    from sim.experiment_exec import Task, leading_columns
-    from sim.experiment_specs import campaign_hash, load_sensitivity_spec, run_seed
+    from sim.experiment_exec import leading_columns
+    from sim.experiment_specs import campaign_hash, load_sensitivity_spec
 
     prep = load_sensitivity_spec(args.spec)
     spec = prep.spec
@@ -507,12 +515,9 @@ def cmd_sensitivity(args) -> int:
     payload = {"kind": "sensitivity", "base": prep.base.to_dict(), "series": None}
 
     def tasks(done):
-        for p, row in enumerate(x):
-            pv = tuple((k, int(round(float(v))) if k in prep.int_keys else float(v)) for k, v in zip(params, row))
-            for r in range(reps):
-                run = p * reps + r
-                if not done[run]:
-                    yield Task(run, p, r, run_seed(spec.seed, p, r, spec.common_seeds), pv)
+        points = (tuple((k, int(round(float(v))) if k in prep.int_keys else float(v)) for k, v in zip(params, row))
+                  for row in x)
+        return _point_tasks(points, reps, spec, done)
 
     manifest = _manifest("sensitivity", args, command=_cmdline(rerun), spec_source=str(Path(args.spec).resolve()),
                          spec=spec.model_dump(mode="json"), base_config_source=prep.base_path,
