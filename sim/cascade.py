@@ -46,6 +46,7 @@ PRIORITY = {"default": 5, "margin_call": 4, "covenant_breach": 3, "redemption": 
             "crowding_out": 0, "momentum": 0, "panic": 0}
 #: Orders and claims below this ($1 thousand) are rounding noise, not economics.
 MATERIAL_BN = 1e-6
+NEVER = 2 ** 62
 
 
 class Cascade:
@@ -59,6 +60,7 @@ class Cascade:
         self.liquidating: list[int] = []
         self.due_now: dict[int, list] = {}
         self.round_now = 0
+        self.next_redemption_due = NEVER   # earliest due step in any fund's redemption queue
         self._margins_step = None       # (step, realised vol, maintenance margins): fixed within a step
 
     # ------------------------------------------------------------------ inputs from the step
@@ -115,8 +117,13 @@ class Cascade:
             for f, s, row in zip(funds, share, rows):
                 if f.defaulted or nav[row] <= 0:
                     continue
-                f.redemption_queue.append((m.steps + p.redemption_lag_steps, -1, s * nav[row]))
+                self._queue_redemption(f, m.steps + p.redemption_lag_steps, -1, s * nav[row])
                 m.redemption_requests_bn[f.kind] += float(s * nav[row])
+
+    def _queue_redemption(self, fund, due_step: int, investor_row: int, value_bn: float) -> None:
+        """A redemption request (investor row -1: outside investors), paid from ``due_step`` on."""
+        fund.redemption_queue.append((due_step, investor_row, value_bn))
+        self.next_redemption_due = min(self.next_redemption_due, due_step)
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
@@ -259,9 +266,13 @@ class Cascade:
         m, b, p = self.m, self.m.book, self.m.prices
         nav = None
         self.due_now: dict[int, list] = {}
+        if m.steps < self.next_redemption_due:
+            return                      # nothing falls due before then: no fund needs to look
+        next_due = NEVER
         for f in m.funds:
             if not f.redemption_queue or f.defaulted:
                 continue
+            next_due = min(next_due, min(q[0] for q in f.redemption_queue))   # unpaid requests stay due
             due = [q for q in f.redemption_queue if q[0] <= m.steps]
             if not due:
                 continue
@@ -286,6 +297,7 @@ class Cascade:
                     total = b.units[f.row] @ p
                     put(f.row, b.units[f.row] * min(need / max(total, 1e-12), 1.0), "redemption")
             self.due_now[f.row] = [due, amount]
+        self.next_redemption_due = next_due
 
     def _commitment_orders(self, put) -> None:
         m, b, p = self.m, self.m.book, self.m.prices
@@ -321,7 +333,7 @@ class Cascade:
                         value = b.fund_units[r, f.row] * nav_unit[f.row] - self._queued_by(f, r)
                         take = min(need, max(value, 0.0))
                         if take > 0:
-                            f.redemption_queue.append((m.steps + lag, r, take))
+                            self._queue_redemption(f, m.steps + lag, r, take)
                             self.requested_from_funds[r] += take
                             need -= take
             put(r, units, "commitment")
@@ -600,14 +612,16 @@ class Cascade:
         return min(float(np.maximum.reduce(ltv)), 10.0)
 
     def _event(self, r, agent, constraint, asset, units, value, ret, holders, detail: str = "") -> None:
+        """Append one row to ``model.events``: a tuple in the order of EVENT_COLUMNS (a tuple, not a
+        dict: a run records thousands)."""
         m = self.m
-        if constraint in FORCED and value > 0 and asset != "cash":
+        value = float(value)
+        if value > 0 and constraint in FORCED and asset != "cash":
             m.step_fire_sales += value
             m.fire_sale_volume += value
-        m.events.append({"step": int(m.steps), "round": int(r),
-                         "agent_id": int(agent.unique_id) if agent is not None else -1,
-                         "agent_kind": agent.kind if agent is not None else "market",
-                         "agent_name": agent.name if agent is not None else "Outside holders",
-                         "constraint": constraint, "asset": asset, "units_sold": float(units),
-                         "value_bn": float(value), "price_return": float(ret), "holders": int(holders),
-                         "detail": detail})
+        if agent is None:
+            who = (-1, "market", "Outside holders")
+        else:
+            who = (int(agent.unique_id), agent.kind, agent.name)
+        m.events.append((int(m.steps), int(r), *who, constraint, asset, float(units), value, float(ret),
+                         int(holders), detail))

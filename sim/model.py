@@ -354,7 +354,7 @@ class DryPowderModel(mesa.Model):
         self.weeks_closed = 0            # weeks whose close is recorded; the latest return is row (n - 1) % window
         self.price_history = [self.prices.copy()]    # weekly closes (the last 30), t=0 first
         self.quarter_end_nav = self.fund_nav()      # fund NAVs at the last quarter end (t=0 at first)
-        self.events: list[dict] = []
+        self.events: list[tuple] = []        # rows of sim.cascade.EVENT_COLUMNS
         self.agent_rows: list[dict] = []
         self.defaults_by_kind = {k: 0 for k in AGENT_KINDS}
         self.redemption_requests_bn = {"private_credit": 0.0, "hedge_fund": 0.0}   # outside investors' requests

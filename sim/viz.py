@@ -210,21 +210,15 @@ def readouts(model) -> dict[str, str]:
     }
 
 
-def _forced_constraints() -> tuple[str, ...]:
-    try:
-        from sim.cascade import FORCED
-        return tuple(FORCED)
-    except ImportError:  # pragma: no cover
-        return ("margin_call", "covenant_breach", "redemption", "commitment", "default")
-
-
 def latest_cascade(model, limit: int = 14, min_value_bn: float = 0.005) -> dict[str, Any]:
     """The latest step with forced sales: ``{"step", "rounds" (list), "total_bn", "rows", "more"}``; rows
     are one per (round, agent, constraint) with at least ``min_value_bn`` sold (what would show as
     0.00 is noise): who sold, why, in which round, how much, what."""
-    forced = set(_forced_constraints())
+    from sim.cascade import EVENT_COLUMNS, FORCED
+    forced = set(FORCED)
     groups: dict[tuple, dict[str, Any]] = {}
-    for e in model.events:
+    for row in model.events:
+        e = dict(zip(EVENT_COLUMNS, row))
         value = float(e.get("value_bn", 0.0))
         if e.get("constraint") not in forced or value <= 0:
             continue
