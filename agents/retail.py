@@ -9,11 +9,12 @@ Rules (MODEL.md §6.1), vectorised over holders:
   ``panic_sale_share`` of its holdings once and takes today's value as its new peak;
 * margin: accounts with debt follow :func:`sim.constraints.margin_call_sales`.
 
-Layout and cost (benchmarks/README.md): the (holders x assets) arrays are stored asset-major,
-``_ut[k, h]``, so that every elementwise pass runs over contiguous holders rather than over 8
-assets at a time; the public ``units`` and ``weights`` are (holders x assets) views of the same
-memory. Margin accounts are stored first (rows ``0..m-1``), so margin calls read one block. The
-cascade trades through :class:`RetailOrders` books (:meth:`RetailPopulation.round_zero_orders`,
+Layout and cost (benchmarks/README.md): holdings and weights are stored asset-major,
+``_ut[j, h]``, and only for the assets retail portfolios hold (``assets``: six of the eight, no IG
+bonds and no used GPUs), so that every pass runs over contiguous holders and reads no rows of
+zeros; the public ``units`` and ``weights`` are (holders x all assets) copies. Margin accounts are
+stored first (holders ``0..m-1``), so margin calls read one block. The cascade trades through
+:class:`RetailOrders` books (:meth:`RetailPopulation.round_zero_orders`,
 :meth:`RetailPopulation.margin_orders`, :meth:`RetailPopulation.fill`,
 :meth:`RetailPopulation.settle`): momentum purchases cover only the assets bought that week, panic
 sales and margin calls only the holders concerned.
@@ -62,7 +63,7 @@ def _vecmat(v: np.ndarray, a: np.ndarray) -> np.ndarray:
 class RetailOrders(NamedTuple):
     """One book of retail orders in a cascade round, asset-major.
 
-    ``units[i, j]`` units of asset ``assets[i]`` (asset i when ``assets`` is None) sold by holder
+    ``units[i, j]`` units of asset ``assets[i]`` (an index into sim.config.ASSETS) sold by holder
     ``rows[j]`` (holder j when ``rows`` is None); ``side`` is +1 for sales and -1 for purchases
     (``units`` then holds units bought). Assets not in ``assets`` have no orders. ``holders``
     counts the holders with a non-zero order.
@@ -73,23 +74,19 @@ class RetailOrders(NamedTuple):
     units: np.ndarray
     side: float
     holders: int
-    assets: np.ndarray | None = None
+    assets: np.ndarray
 
     def totals(self, n_assets: int) -> np.ndarray:
         """Net units sold of each asset (n_assets,)."""
-        sold = self.side * _sum(self.units, 1)
-        if self.assets is None:
-            return sold
         out = np.zeros(n_assets)
-        out[self.assets] = sold
+        out[self.assets] = self.side * _sum(self.units, 1)
         return out
 
     def traded_assets(self, totals: np.ndarray) -> list[int]:
         """Assets with at least one non-zero order (``totals`` from :meth:`totals`)."""
         t = totals.tolist()
-        assets = range(len(t)) if self.assets is None else self.assets.tolist()
         # a zero total can still hide orders that cancel: look at the orders themselves
-        return [k for i, k in enumerate(assets) if t[k] != 0 or bool(self.units[i].any())]
+        return [k for i, k in enumerate(self.assets.tolist()) if t[k] != 0 or bool(self.units[i].any())]
 
 
 class RetailPopulation(mesa.Agent):
@@ -103,17 +100,20 @@ class RetailPopulation(mesa.Agent):
         n = params.holders
         self.params = params
         self.n = n
-        k = len(RETAIL_WEIGHTS)
+        k = self.n_assets = len(RETAIL_WEIGHTS)
+        self.assets = np.flatnonzero(RETAIL_WEIGHTS > 0)    # the assets stored (rows of _ut and _wt)
+        self._slot = np.full(k, -1)                          # asset index -> row of _ut and _wt
+        self._slot[self.assets] = np.arange(len(self.assets))
         if n == 0:
             self.cash = np.zeros(0)
-            self._ut = np.zeros((k, 0))
+            self._ut = np.zeros((len(self.assets), 0))
             self.debt = np.zeros(0)
-            self._wt = np.zeros((k, 0))
+            self._wt = np.zeros((len(self.assets), 0))
             self.peak = np.zeros(0)
             self.closed = np.zeros(0, dtype=bool)
             self.wealth_share = np.zeros(0)
             self.margin_accounts = np.zeros(0, dtype=int)
-            self._buf = np.zeros((k, 0))
+            self._buf = np.zeros((len(self.assets), 0))
             self._held = np.zeros(k, dtype=bool)
             self._n_margin = 0
             self.units_total = np.zeros(k)
@@ -134,14 +134,14 @@ class RetailPopulation(mesa.Agent):
         order = np.argsort(~(self.debt > 0), kind="stable")
         self.wealth_share, self.debt, self.cash, gross = (self.wealth_share[order], self.debt[order],
                                                           self.cash[order], gross[order])
-        self._wt = np.ascontiguousarray(weights[order].T)
-        self._ut = np.ascontiguousarray(units[order].T)
+        self._wt = np.ascontiguousarray(weights[order][:, self.assets].T)
+        self._ut = np.ascontiguousarray(units[order][:, self.assets].T)
         self.peak = gross.copy()
         self.closed = np.zeros(n, dtype=bool)
         self._n_margin = int(np.count_nonzero(self.debt > 0))
         self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
         self._buf = np.empty_like(self._ut)                    # scratch for the week's momentum book
-        self._held = self._wt.any(axis=1)                      # assets some holder can ever own
+        self._held = self._held_assets()                       # assets some holder can ever own
         self.units_total = self.aggregate_units()             # kept up to date by fill()
 
     # ------------------------------------------------------------------ views
@@ -152,29 +152,43 @@ class RetailPopulation(mesa.Agent):
 
     @property
     def units(self) -> np.ndarray:
-        """Units held (N, K): a view of the asset-major array (writes go through)."""
-        return self._ut.T
+        """Units held (N, K), every asset (a copy: assign to change them)."""
+        return self._expand(self._ut)
 
     @units.setter
     def units(self, value: np.ndarray) -> None:
-        value = np.asarray(value, dtype=float)
-        if value.shape != self._ut.T.shape:
-            raise ValueError(f"retail units must have shape {self._ut.T.shape}, got {value.shape}")
-        self._ut = np.ascontiguousarray(value.T)
+        self._ut = self._stored(value, "units")
         self.units_total = self.aggregate_units()
 
     @property
     def weights(self) -> np.ndarray:
-        """Portfolio weights (N, K), rows summing to one: a view of the asset-major array."""
-        return self._wt.T
+        """Portfolio weights (N, K), rows summing to one (a copy: assign to change them)."""
+        return self._expand(self._wt)
 
     @weights.setter
     def weights(self, value: np.ndarray) -> None:
+        self._wt = self._stored(value, "weights")
+        self._held = self._held_assets()
+
+    def _expand(self, stored: np.ndarray) -> np.ndarray:
+        out = np.zeros((self.n, self.n_assets))
+        out[:, self.assets] = stored.T
+        return out
+
+    def _stored(self, value: np.ndarray, what: str) -> np.ndarray:
         value = np.asarray(value, dtype=float)
-        if value.shape != self._wt.T.shape:
-            raise ValueError(f"retail weights must have shape {self._wt.T.shape}, got {value.shape}")
-        self._wt = np.ascontiguousarray(value.T)
-        self._held = self._wt.any(axis=1)
+        if value.shape != (self.n, self.n_assets):
+            raise ValueError(f"retail {what} must have shape {(self.n, self.n_assets)}, got {value.shape}")
+        others = np.setdiff1d(np.arange(self.n_assets), self.assets)
+        if np.any(value[:, others] != 0):
+            raise ValueError(f"retail {what} must be 0 for assets retail portfolios do not hold (columns "
+                             f"{others.tolist()})")
+        return np.ascontiguousarray(value[:, self.assets].T)
+
+    def _held_assets(self) -> np.ndarray:
+        held = np.zeros(self.n_assets, dtype=bool)
+        held[self.assets] = self._wt.any(axis=1)
+        return held
 
     def savings(self, inflow_bn: float) -> np.ndarray:
         """Each holder's share of a week's savings inflow: ``inflow_bn * wealth_share`` (kept from
@@ -189,13 +203,15 @@ class RetailPopulation(mesa.Agent):
         """Units held by all holders together (K,), summed over holders now. The cascade reads
         ``units_total`` instead: the same totals kept up to date trade by trade (writes through the
         ``units`` view do not update it; assign ``units`` instead)."""
-        return _sum(self._ut, 1)
+        out = np.zeros(self.n_assets)
+        out[self.assets] = _sum(self._ut, 1)
+        return out
 
     def values(self, prices: np.ndarray) -> np.ndarray:
         return self.units * prices
 
     def equity(self, prices: np.ndarray) -> np.ndarray:
-        return self.cash + _vecmat(prices, self._ut) - self.debt
+        return self.cash + _vecmat(prices[self.assets], self._ut) - self.debt
 
     # ------------------------------------------------------------------ rules
     def _momentum_rate(self, r13: np.ndarray, prices: np.ndarray, any_closed: bool | None = None):
@@ -208,7 +224,7 @@ class RetailPopulation(mesa.Agent):
         signal = np.minimum(np.maximum(r13, 0.0), MOMENTUM_SIGNAL_CAP)
         if self.n == 0 or not _any(signal):
             return None
-        strength = _vecmat(signal, self._wt)              # >= 0
+        strength = _vecmat(signal[self.assets], self._wt)     # >= 0
         # 1 / strength where strength > 0, else 0 (computed in place: strength is not needed after)
         rate = np.divide(1.0, strength, out=strength, where=strength > 0)
         np.minimum(rate, self.params.momentum_sensitivity / 13.0, out=rate)
@@ -217,19 +233,9 @@ class RetailPopulation(mesa.Agent):
         rate *= self.cash
         return rate, signal / prices
 
-    def momentum_purchases(self, r13: np.ndarray, prices: np.ndarray) -> np.ndarray | None:
-        """Units bought this week by each holder (N, K) from its own cash (None: nobody buys)."""
-        found = self._momentum_rate(r13, prices)
-        if found is None:
-            return None
-        rate, q = found
-        buys = self._wt * rate
-        buys *= q[:, None]
-        return buys.T
-
     def _panic(self, prices: np.ndarray, any_closed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, units sold (K, m)) of holders in panic this week; resets their peaks."""
-        value = _vecmat(prices, self._ut)
+        value = _vecmat(prices[self.assets], self._ut)
         value += self.cash
         np.maximum(self.peak, value, out=self.peak)
         in_panic = value < (1.0 - self.params.panic_drawdown) * self.peak
@@ -241,15 +247,6 @@ class RetailPopulation(mesa.Agent):
         sold = self._ut[:, rows] * self.params.panic_sale_share
         self.peak[rows] = value[rows]
         return rows, sold
-
-    def panic_sales(self, prices: np.ndarray) -> np.ndarray:
-        """Units sold (N, K) by holders in a drawdown deeper than ``panic_drawdown``: each sells
-        ``panic_sale_share`` of its holdings once and resets its reference peak (capitulation), so
-        panicking again takes a further fall of the same size."""
-        rows, sold = self._panic(prices)
-        out = np.zeros_like(self._ut)
-        out[:, rows] = sold
-        return out.T
 
     def _margin(self, prices: np.ndarray, mm: np.ndarray):
         """(rows, units sold (K, m), newly closed rows) of margin accounts under a call; rows is None
@@ -269,6 +266,7 @@ class RetailPopulation(mesa.Agent):
         # rounding, so that no account the exact rule would call is missed; the exact rule
         # (margin_call_sales) then runs on the candidates only (every other account sells nothing).
         units = self._ut[:, :m]
+        prices, mm = prices[self.assets], mm[self.assets]
         assets, required = _vecmat(np.array((prices, prices * mm)), units)
         excess = assets - required              # equity above the requirement: assets - required - net debt
         excess -= net_debt
@@ -289,17 +287,6 @@ class RetailPopulation(mesa.Agent):
         closed = cand[closed_idx]
         return cand[sel], sold, closed[~self.closed[closed]]
 
-    def margin_sales(self, prices: np.ndarray, mm: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """Units sold (N, K) on margin calls (None: no call) and the close-out mask (equity wiped out)."""
-        rows, sold, closed_rows = self._margin(prices, mm)
-        closed = np.zeros(self.n, dtype=bool)
-        if rows is None:
-            return None, closed
-        out = np.zeros_like(self._ut)
-        out[:, rows] = sold
-        closed[closed_rows] = True
-        return out.T, closed
-
     # ------------------------------------------------------------------ books for the cascade
     def round_zero_orders(self, r13: np.ndarray, prices: np.ndarray) -> list[RetailOrders]:
         """The week's voluntary books, both decided on the opening state: panic sales, then momentum
@@ -309,7 +296,8 @@ class RetailPopulation(mesa.Agent):
         found = self._momentum_rate(r13, prices, any_closed) if self.n else None
         rows, sold = self._panic(prices, any_closed)
         if len(rows) and sold.any():
-            books.append(RetailOrders("panic", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0)))))
+            books.append(RetailOrders("panic", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0))),
+                                      self.assets))
         if found is not None:
             rate, q = found
             # u_hk = (rate_h * w_hk) * q_k for the assets bought this week (q_k > 0, held by someone);
@@ -318,7 +306,7 @@ class RetailPopulation(mesa.Agent):
             if len(assets):
                 buys = self._buf[:len(assets)]
                 for i, k in enumerate(assets.tolist()):
-                    np.multiply(self._wt[k], rate, out=buys[i])
+                    np.multiply(self._wt[self._slot[k]], rate, out=buys[i])
                     buys[i] *= q[k]
                 books.append(RetailOrders("momentum", None, buys, -1.0, int(np.count_nonzero(rate)), assets))
         return books
@@ -328,29 +316,27 @@ class RetailPopulation(mesa.Agent):
         rows, sold, closed_rows = self._margin(prices, mm)
         if rows is None or not sold.any():
             return None, closed_rows
-        return RetailOrders("margin_call", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0)))), closed_rows
+        return (RetailOrders("margin_call", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0))), self.assets),
+                closed_rows)
 
     def fill(self, book: RetailOrders, px: np.ndarray, totals: np.ndarray | None = None) -> np.ndarray:
         """Execute ``book`` at prices ``px``: the units change hands; returns each holder's proceeds
         (value sold at ``px``, negative for purchases), aligned with ``book.rows``. ``totals``: the
         book's :meth:`RetailOrders.totals`, if already computed."""
-        traded = book.totals(len(self._ut)) if totals is None else totals
+        traded = book.totals(self.n_assets) if totals is None else totals
         self.units_total = np.maximum(self.units_total - traded, 0.0)    # holdings are never negative
-        if book.assets is not None:                  # whole rows of some assets, every holder
-            for i, k in enumerate(book.assets.tolist()):
+        slots = self._slot[book.assets]
+        if book.rows is None:                        # whole rows of some assets, every holder
+            for i, j in enumerate(slots.tolist()):
                 if book.side > 0:
-                    self._ut[k] -= book.units[i]
+                    self._ut[j] -= book.units[i]
                 else:
-                    self._ut[k] += book.units[i]
-            px = px[book.assets]
-        elif book.rows is None:
-            if book.side > 0:
-                self._ut -= book.units
-            else:
-                self._ut += book.units
-        else:
+                    self._ut[j] += book.units[i]
+        elif book.assets is self.assets:             # every stored asset of some holders
             self._ut[:, book.rows] -= book.side * book.units
-        proceeds = _vecmat(px, book.units)
+        else:
+            self._ut[np.ix_(slots, book.rows)] -= book.side * book.units
+        proceeds = _vecmat(px[book.assets], book.units)
         return proceeds if book.side > 0 else np.negative(proceeds, out=proceeds)
 
     def settle(self, book: RetailOrders, proceeds: np.ndarray, forced: bool) -> tuple[float, float]:

@@ -1,0 +1,62 @@
+"""The retail population (agents/retail.py, MODEL.md §6.1) against the plain numpy statement of the
+same rule in benchmarks/retail_reference.py, holder by holder, on a path with a rally (momentum
+buying), a crash (panic sales, margin calls, close-outs) and noise."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import retail_reference as rr  # noqa: E402
+
+import mesa  # noqa: E402
+
+from agents.retail import RETAIL_WEIGHTS, RetailPopulation  # noqa: E402
+from sim.config import RetailConfig  # noqa: E402
+
+
+def _population(holders: int, **params) -> RetailPopulation:
+    return RetailPopulation(mesa.Model(rng=5), RetailConfig(holders=holders, **params), np.random.default_rng(5))
+
+
+@pytest.fixture(scope="module")
+def weeks():
+    return rr.price_path(26)
+
+
+def test_population_follows_the_numpy_rule_holder_by_holder(weeks):
+    pop = _population(3000, margin_share=0.3)
+    start = pop.units.sum(axis=0)
+    ref = rr.NumpyRetail(pop)
+    panicked = margin_called = 0
+    # and a last week in which the risky assets lose 80%: it wipes out margin accounts (close-outs)
+    last = weeks[-1]
+    gap = rr.Week(prices=last.prices * np.array([1, 1, 0.2, 0.2, 0.2, 0.2, 0.2, 1]), r13=last.r13 - 1.6,
+                  mm=np.minimum(last.mm * 2, 1.0), inflow=last.inflow)
+    for w in [*weeks, gap]:
+        peak_before, debt_before = pop.peak.copy(), pop.debt.copy()
+        rr.population_week(pop, w)
+        ref.week(w)
+        panicked += int(np.count_nonzero(pop.peak < peak_before))        # a panic resets the peak
+        margin_called += int(np.count_nonzero(pop.debt < debt_before))   # proceeds repay debt
+        np.testing.assert_allclose(pop.cash, ref.cash, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(pop.debt, ref.debt, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(pop.units, ref.units, rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(pop.closed, ref.closed)
+        np.testing.assert_allclose(pop.units_total, ref.units.sum(axis=0), rtol=1e-9, atol=1e-9)
+    # the path exercises every branch of the rule
+    assert panicked > 0 and margin_called > 0 and pop.closed.any()
+    assert not np.allclose(pop.units.sum(axis=0), start)
+
+
+def test_population_holds_only_the_assets_retail_portfolios_contain(weeks):
+    pop = _population(2000)
+    for w in weeks[:20]:                 # the rally: momentum buys every asset with a positive return
+        rr.population_week(pop, w)
+    held = RETAIL_WEIGHTS > 0
+    assert np.all(pop.units[:, ~held] == 0) and np.all(pop.units_total[~held] == 0)
+    assert np.all(pop.units_total[held] > 0)
