@@ -488,14 +488,26 @@ class DryPowderModel(mesa.Model):
         c, b, dt, t = self.cfg, self.book, self.dt, self.t_years
         cash = b.cash
         # hyperscalers: operating cash flow, coupons, dividends
-        hs = self.slices["hyperscaler"]
+        # (five firms: Python floats, one firm at a time, cost less than array operations)
         if self.hyperscalers:
-            f = self._firm
-            ocf = operating_cash_flow(f["ocf_bn"], f["ai_revenue_share"], t, c.hyperscalers.ocf_growth,
-                                      c.ai.hyperscaler_margin, self.ai_revenue, self.ai_revenue0)
-            b.receive(hs, np.maximum(ocf, 0.0) * dt, "operating_cash_flow")
-            self._pay_out_rows(hs, b.external_debt[hs] * self.coupon_rate[hs] * dt, "coupons_to_bondholders")
-            self._pay_out_rows(hs, f["dividends_bn"] * dt, "shareholder_payouts")
+            growth, margin = c.hyperscalers.ocf_growth, c.ai.hyperscaler_margin
+            received = coupons = dividends = 0.0
+            for h in self.hyperscalers:
+                row, firm = h.row, h.firm
+                ocf = operating_cash_flow(firm.ocf_bn, firm.ai_revenue_share, t, growth, margin, self.ai_revenue,
+                                          self.ai_revenue0)
+                inflow = (ocf if ocf > 0.0 else 0.0) * dt
+                have = float(cash[row]) + inflow
+                coupon = min(max(float(b.external_debt[row] * self.coupon_rate[row]) * dt, 0.0), max(have, 0.0))
+                have -= coupon
+                dividend = min(max(firm.dividends_bn * dt, 0.0), max(have, 0.0))
+                cash[row] = have - dividend
+                received += inflow
+                coupons += coupon
+                dividends += dividend
+            b.record(received, "operating_cash_flow")
+            b.record(-coupons, "coupons_to_bondholders")
+            b.record(-dividends, "shareholder_payouts")
         # AI labs: revenue, compute contracts, other costs
         for li, lab in enumerate(self.labs):
             if lab.defaulted:
