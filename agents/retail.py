@@ -134,8 +134,8 @@ class RetailPopulation(mesa.Agent):
         order = np.argsort(~(self.debt > 0), kind="stable")
         self.wealth_share, self.debt, self.cash, gross = (self.wealth_share[order], self.debt[order],
                                                           self.cash[order], gross[order])
-        self._wt = np.ascontiguousarray(weights[order][:, self.assets].T)
-        self._ut = np.ascontiguousarray(units[order][:, self.assets].T)
+        self._wt = np.take(weights.T[self.assets], order, axis=1)     # (held assets, holders), C order
+        self._ut = np.take(units.T[self.assets], order, axis=1)
         self.peak = gross.copy()
         self.closed = np.zeros(n, dtype=bool)
         self._n_margin = int(np.count_nonzero(self.debt > 0))

@@ -121,9 +121,7 @@ def _simulate(cfg, series: Any):
         summary = model.summary()
         frame = None
         if series:
-            frame = model.model_frame()
-            if series != "all":
-                frame = frame[[c for c in ("step", *series) if c in frame.columns]]
+            frame = model.model_frame(None if series == "all" else ("step", *series))
     finally:
         model.close()          # memory back now, not at the next full garbage collection
     return summary, frame

@@ -982,8 +982,18 @@ class DryPowderModel(mesa.Model):
         self.__dict__.clear()
 
     # ================================================================== outputs
-    def model_frame(self):
-        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    def model_frame(self, columns=None):
+        """Model-level series, one row per collection (t=0 and every step); ``columns``: only these
+        (names not collected are left out)."""
+        if columns is None:
+            return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        import pandas as pd
+        collected = self.datacollector.model_vars
+        return pd.DataFrame({c: collected[c] for c in columns if c in collected})
+
+    def model_column(self, name: str) -> np.ndarray:
+        """One model-level series as an array (the column of :meth:`model_frame`, without pandas)."""
+        return np.asarray(self.datacollector.model_vars[name])
 
     def agents_frame(self):
         import pandas as pd

@@ -16,11 +16,11 @@ def max_drawdown(prices: np.ndarray) -> float:
 
 
 def summarize(model) -> dict[str, Any]:
-    df = model.model_frame()
+    col = model.model_column
     cfg = model.cfg
     crisis_cfg = cfg.crisis
-    dd = {a: max_drawdown(df[f"price_{a}"].to_numpy()) for a in ASSETS}
-    peak_spread = float(df["ig_spread_bp"].max())
+    dd = {a: max_drawdown(col(f"price_{a}")) for a in ASSETS}
+    peak_spread = float(np.max(col("ig_spread_bp")))
     nc_share = model.defaults_by_kind["neocloud"] / max(len(model.neoclouds), 1) if model.neoclouds else 0.0
     reasons = []
     if peak_spread > crisis_cfg.ig_spread_bp:
@@ -36,8 +36,8 @@ def summarize(model) -> dict[str, Any]:
         "steps": int(model.steps),
         "max_drawdown": dd,
         "peak_ig_spread_bp": peak_spread,
-        "peak_ust10y_pct": float(df["ust10y_pct"].max()),
-        "dry_powder_min_bn": float(df["dry_powder_bn"].min()),
+        "peak_ust10y_pct": float(np.max(col("ust10y_pct"))),
+        "dry_powder_min_bn": float(np.min(col("dry_powder_bn"))),
         "dry_powder_exhausted_step": model.exhausted_step,
         "defaults": dict(model.defaults_by_kind),
         "fire_sale_volume_bn": float(model.fire_sale_volume),
