@@ -5,9 +5,9 @@
                                        [--instructions]
 
 Prints every figure with its target and PASS/FAIL (medians over repeats measured in this one
-invocation) and writes ``benchmarks/results/latest.json``. ``--before REV`` (or ``--before-tree DIR``) also measures the
-in-process model runs with the code of git revision REV (extracted to a temporary folder) for a
-before/after table. ``--instructions`` adds the instructions executed per baseline run, counted
+invocation) and writes ``benchmarks/results/latest.json``. ``--before REV`` (or ``--before-tree DIR``) also times
+baseline runs of git revision REV (extracted to a temporary folder) interleaved with this code's,
+run for run, and reports the median of the paired ratios. ``--instructions`` adds the instructions executed per baseline run, counted
 under valgrind: unlike seconds, the same on a busy machine as on an idle one. What each benchmark
 measures: benchmarks/README.md.
 """
@@ -186,31 +186,71 @@ def bench_model(rep: Report, quick: bool, label: str = "") -> dict:
     return {str(k): v for k, v in out.items()}
 
 
+_PAIR_WORKER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from sim.model import DryPowderModel
+DryPowderModel(rng=0).run(3)                    # imports and first-call costs, not timed
+print("ready", flush=True)
+for line in sys.stdin:                          # one seed per line: CPU s of construction + full run
+    t = time.process_time()
+    model = DryPowderModel(rng=int(line)).run()
+    print(time.process_time() - t, flush=True)
+    if hasattr(model, "close"):
+        model.close()
+"""
+
+
+def _extract(rev: str, into: Path) -> Path:
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
 def bench_model_before(rep: Report, rev: str | None, tree: Path | None, quick: bool) -> dict | None:
-    """The same model runs with another version of the code (in a subprocess): git revision ``rev``
-    (extracted to a temporary folder) or the source tree ``tree``."""
+    """Baseline runs of this code and of another version (git revision ``rev``, extracted to a
+    temporary folder, or the source tree ``tree``), interleaved: two worker processes take turns
+    on the same seeds (now, before, before, now, ...), so that both see the same minutes of a
+    machine whose speed drifts by up to 2x. Reports both medians and the median of the paired
+    ratios now / before."""
     tmp = Path(tempfile.mkdtemp(prefix="drypowder-before-"))
+    label = str(tree) if tree is not None else f"git {rev}"
+    procs = []
     try:
-        if tree is None:
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
-            tree, label = tmp, f"git {rev}"
-        else:
-            label = str(tree)
-        out = tmp / "before.json"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--_model-only", str(tree), str(out)]
-        if quick:
-            cmd.append("--quick")
-        r = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
-        if r.returncode != 0:
-            print(r.stderr[-2000:], file=sys.stderr)
-            return None
-        data = json.loads(out.read_text())
-        print(f"  (before: {label})")
-        for f in data["figures"]:
-            rep.add("before: " + f["name"], f["value"], f["unit"], note=label)
-        return data
+        before = tree if tree is not None else _extract(rev, tmp)
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        for path in (ROOT, before):
+            procs.append(subprocess.Popen([sys.executable, "-c", _PAIR_WORKER, str(path)], cwd=path, env=env,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        for proc in procs:
+            if proc.stdout.readline().strip() != "ready":
+                rep.add("now / before, baseline run CPU (interleaved)", None, "x", note=f"{label} did not start")
+                return None
+
+        def one(proc, seed: int) -> float:
+            proc.stdin.write(f"{seed}\n")
+            proc.stdin.flush()
+            return float(proc.stdout.readline())
+
+        now_s, before_s = [], []
+        for i in range(8 if quick else 24):
+            seed = i % 9
+            if i % 2 == 0:
+                now_s.append(one(procs[0], seed))
+                before_s.append(one(procs[1], seed))
+            else:
+                before_s.append(one(procs[1], seed))
+                now_s.append(one(procs[0], seed))
+        ratio = _median([a / b for a, b in zip(now_s, before_s)])
+        print(f"  (interleaved with {label}: {len(now_s)} pairs)")
+        rep.add("now, interleaved: baseline run CPU per run", _median(now_s), "s", note="same minutes as before")
+        rep.add("before, interleaved: baseline run CPU per run", _median(before_s), "s", note=label)
+        rep.add("now / before, baseline run CPU (median of paired ratios)", ratio, "x")
+        return {"label": label, "now_cpu_s": now_s, "before_cpu_s": before_s, "paired_ratio": ratio}
     finally:
+        for proc in procs:
+            proc.stdin.close()
+            proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -296,7 +336,7 @@ def bench_mc(rep: Report, quick: bool) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="drypowder-bench-mc-"))
     res: dict = {}
     try:
-        n = 16 if quick else 48
+        n = 16 if quick else 96          # long enough that the pool's start-up (a few seconds) does not dominate
         one = _mc(n, 1, tmp)
         two = _mc(n, 2, tmp)
         res["efficiency"] = {"1": one, "2": two}
@@ -352,7 +392,7 @@ def bench_sweep(rep: Report, quick: bool) -> dict:
         note_br = "" if ok_br else "batch_run failed: " + br["stderr"][-200:]
         rep.add(f"drypowder sweep, {n_runs} runs, 2 workers: runs per second", n_runs / sw["wall_s"] if ok_sw else None,
                 "1/s", note=note_sw)
-        rep.add(f"mesa batch_run, same grid and seeds, 2 processes: runs per second",
+        rep.add("mesa batch_run, same grid and seeds, 2 processes: runs per second",
                 n_runs / br["wall_s"] if ok_br else None, "1/s", note=note_br)
         rep.add("drypowder sweep: peak memory of the process tree", sw["peak_rss_mb"] if ok_sw else None, "MB")
         rep.add("mesa batch_run: peak memory of the process tree", br["peak_rss_mb"] if ok_br else None, "MB")
@@ -393,13 +433,8 @@ def bench_instructions(rep: Report, rev: str | None, tree: Path | None) -> dict:
     if rev or tree:
         tmp = Path(tempfile.mkdtemp(prefix="drypowder-before-"))
         try:
-            if tree is None:
-                archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True,
-                                         check=True).stdout
-                subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
-                tree, label = tmp, f"git {rev}"
-            else:
-                label = str(tree)
+            label = str(tree) if tree is not None else f"git {rev}"
+            tree = tree if tree is not None else _extract(rev, tmp)
             before = instructions_per_run(tree)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -424,19 +459,10 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="+", choices=GROUPS + SLOW_GROUPS, help="run only these groups")
     p.add_argument("--instructions", action="store_true",
                    help="also count instructions per baseline run under valgrind (a few minutes)")
-    p.add_argument("--before", metavar="REV", help="also measure the model runs at git revision REV")
-    p.add_argument("--before-tree", metavar="DIR", type=Path, help="also measure the model runs with the source tree DIR")
+    p.add_argument("--before", metavar="REV", help="also time baseline runs of git revision REV, interleaved with these")
+    p.add_argument("--before-tree", metavar="DIR", type=Path, help="the same with the source tree DIR")
     p.add_argument("--out", type=Path, default=RESULTS / "latest.json")
-    p.add_argument("--_model-only", nargs=2, dest="model_only", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-
-    if args.model_only:                     # a child measuring another source tree
-        root, out = args.model_only
-        sys.path.insert(0, root)
-        rep = Report()
-        details = bench_model(rep, args.quick)
-        Path(out).write_text(json.dumps({"figures": rep.figures, "details": details}))
-        return 0
 
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(HERE))
