@@ -69,8 +69,8 @@ class Cascade:
         self.market_units = np.zeros(self.m.K)
         self.m.step_fire_sales = 0.0
         self.m.last_rounds = 0
-        for f in self.m.pc_funds:
-            if self.m.steps % 13 == 0:
+        if self.m.steps % 13 == 0:
+            for f in self.m.pc_funds:
                 f.gate_bound_this_quarter = False
                 f.paid_this_quarter = 0.0
 

@@ -349,6 +349,7 @@ class DryPowderModel(mesa.Model):
         self.total_issuance = 0.0
         self.nash_multiplier = np.ones(len(self.hyperscalers))
         self.coop_multiplier = np.ones(len(self.hyperscalers))
+        self.capex_multiplier_means = (_mean(self.nash_multiplier), _mean(self.coop_multiplier))   # as reported
         # weekly log returns of the volatility window, a ring buffer (rows in arrival order until full)
         self._returns = np.zeros((self.cfg.hedge_funds.vol_window_weeks, self.K))
         self.weeks_closed = 0            # weeks whose close is recorded; the latest return is row (n - 1) % window
@@ -646,7 +647,8 @@ class DryPowderModel(mesa.Model):
             sl = self.slices["private_credit"]
             pc_nav = nav[sl] if quarter_end else self.pc_nav()
             self.pc_nav_at_requests = pc_nav      # the subscription price of the units sold in funding
-            w = np.maximum(pc_nav, 0) / max(_sum(np.maximum(pc_nav, 0)), 1e-12)
+            positive = np.maximum(pc_nav, 0)
+            w = positive / max(_sum(positive), 1e-12)
             amount = pc.fundraising_bn_per_yr * dt * w
             idx = np.flatnonzero(self.alive[sl] & (w > 0))
             requests.extend(zip((idx + sl.start).tolist(), amount[idx].tolist(), itertools.repeat(False),
@@ -673,6 +675,7 @@ class DryPowderModel(mesa.Model):
         nash, coop = capex_game(plan, options, prize_bn=prize, financing_rate=rate, ocf=ocf, payouts=payouts,
                                 spare_cash=spare, burn_penalty=penalty, life_years=hs.gpu_life_years)
         self.nash_multiplier, self.coop_multiplier = nash, coop
+        self.capex_multiplier_means = (_mean(nash), _mean(coop))
         self.coop_plan_gap_bn = float(((nash - coop) * plan).sum())
         for h, m in zip(alive, nash):
             h.capex_multiplier = float(m)
@@ -774,7 +777,8 @@ class DryPowderModel(mesa.Model):
             fund_rows = rows[funds]
             self._issue_fund_units(fund_rows, absorbed[funds], pc_nav_before[fund_rows - self.slices["private_credit"].start])
         self.step_shortfall = shortfall_total
-        self.cascade.crowding_out(crowd_out_bn * self.crowding_weights)
+        if crowd_out_bn:
+            self.cascade.crowding_out(crowd_out_bn * self.crowding_weights)
         self.central_bank.purchases_bn += backstop_bn
         self._backstop_floor()
         effective_shortfall = 0.0 if c.central_bank.backstop else shortfall_total
@@ -925,8 +929,8 @@ class DryPowderModel(mesa.Model):
             "funding_shortfall_bn": self.step_shortfall,
             "capex_planned_bn": self.step_capex_planned,
             "capex_realized_bn": self.step_capex_realized,
-            "capex_nash_multiplier": _mean(self.nash_multiplier),
-            "capex_coop_multiplier": _mean(self.coop_multiplier),
+            "capex_nash_multiplier": self.capex_multiplier_means[0],
+            "capex_coop_multiplier": self.capex_multiplier_means[1],
             "ai_revenue_bn": self.ai_revenue,
             "rental_index": self.rental_index,
             "fire_sales_bn": self.step_fire_sales,
