@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 
+from sim.cascade import NEVER
 from sim.config import ASSETS
 from sim.model import AGENT_KINDS, DryPowderModel
 
@@ -266,3 +267,24 @@ def test_neocloud_loan_service_is_interest_plus_straight_line_amortisation():
     income = np.array([f.software_principal_bn + f.other_loans_bn for f in m.pc_funds]) * pc.loan_yield_pct / 100 / 52
     np.testing.assert_allclose(b.cash[lenders] - lender_cash, loans @ ((rate + amort) * paid) + income, rtol=1e-12)
     assert m.neoclouds[short].defaulted and sum(a.defaulted for a in m.neoclouds) == 1
+
+
+def test_quarter_end_redemption_requests_are_paid_after_their_lag_and_not_before():
+    """Funds take requests at a quarter end and pay them ``redemption_lag_steps`` later; the cascade
+    looks at the queues only from the earliest due step on (``next_redemption_due``)."""
+    m = DryPowderModel(rng=4, **{**SMALL, "private_credit.redemption_lag_steps": 3, "hedge_funds.redemption_lag_steps": 3})
+    m.run(13)                                              # step 13 ends the first quarter
+    queued = {f.row: [q for q in f.redemption_queue if q[1] == -1] for f in m.funds}
+    assert all(len(q) == 1 and q[0][0] == 16 for q in queued.values())     # one request each, due at 16
+    assert m.cascade.next_redemption_due == 16
+    paid_before = m.book.sinks.get("redemptions_paid", 0.0)
+    m.run(2)                                               # steps 14 and 15: nothing is due yet
+    assert m.book.sinks.get("redemptions_paid", 0.0) == paid_before
+    assert all([q for q in f.redemption_queue if q[1] == -1] == queued[f.row] for f in m.funds)
+    m.run(1)                                               # step 16: the requests are paid
+    paid = m.book.sinks["redemptions_paid"] - paid_before
+    asked = sum(q[0][2] for q in queued.values())
+    assert 0.5 * asked < paid <= asked + 1e-9              # private credit may be gated; nothing is overpaid
+    m.run(1)                 # after a look at the queues, the tracker holds the earliest due step left
+    left = [q[0] for f in m.funds if not f.defaulted for q in f.redemption_queue]
+    assert m.cascade.next_redemption_due == min(left, default=NEVER)
