@@ -201,8 +201,8 @@ class RetailPopulation(mesa.Agent):
 
     def aggregate_units(self) -> np.ndarray:
         """Units held by all holders together (K,), summed over holders now. The cascade reads
-        ``units_total`` instead: the same totals kept up to date trade by trade (writes through the
-        ``units`` view do not update it; assign ``units`` instead)."""
+        ``units_total`` instead: the same totals kept up to date trade by trade (assigning ``units``
+        recomputes them)."""
         out = np.zeros(self.n_assets)
         out[self.assets] = _sum(self._ut, 1)
         return out
@@ -237,7 +237,7 @@ class RetailPopulation(mesa.Agent):
         return rate, signal / prices
 
     def _panic(self, prices: np.ndarray, any_closed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, units sold (K, m)) of holders in panic this week; resets their peaks."""
+        """(rows, units sold (len(assets), m)) of holders in panic this week; resets their peaks."""
         value = _vecmat(prices[self.assets], self._ut)
         value += self.cash
         np.maximum(self.peak, value, out=self.peak)
@@ -252,7 +252,7 @@ class RetailPopulation(mesa.Agent):
         return rows, sold
 
     def _margin(self, prices: np.ndarray, mm: np.ndarray):
-        """(rows, units sold (K, m), newly closed rows) of margin accounts under a call; rows is None
+        """(rows, units sold (len(assets), m), newly closed rows) of margin accounts under a call; rows is None
         when no account sells (then nothing is closed either).
 
         The rule is :func:`sim.constraints.margin_call_sales` on every margin account; it is run on

@@ -33,7 +33,7 @@ from agents.central_bank import CentralBank
 from agents.hedge_fund import HedgeFund
 from agents.hyperscaler import Hyperscaler, capex_game, operating_cash_flow
 from agents.neocloud import Neocloud
-from agents.private_credit import PrivateCreditFund, software_book_value
+from agents.private_credit import PrivateCreditFund
 from agents.retail import RetailPopulation
 from agents.sovereign import SovereignFund
 from sim.balance_sheets import Book
@@ -212,9 +212,6 @@ class DryPowderModel(mesa.Model):
         self.is_fund = np.zeros(len(self.holders), dtype=bool)
         self.is_fund[self.fund_rows] = True
         self.alive = np.array([not a.defaulted for a in self.holders])   # kept in step by Holder.defaulted
-        firms = [h.firm for h in self.hyperscalers]
-        self._firm = {key: np.array([getattr(f, key) for f in firms], dtype=float)     # per-firm columns
-                      for key in ("ocf_bn", "dividends_bn", "ai_revenue_share")}
 
     def _sizes(self, n: int, total: float) -> np.ndarray:
         """Heterogeneous sizes that sum to ``total``: a function of the seed (lognormal, sigma 0.6)."""
