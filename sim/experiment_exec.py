@@ -25,8 +25,6 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim.config import load_config
@@ -537,6 +535,7 @@ def consolidate(paths: list[Path], out: Path, key: str, total: int, leading: lis
                 chunk: int = 100_000) -> int:
     """Merge part files into ``out`` sorted by ``key`` (deduplicated), chunk by chunk of keys so
     that memory stays bounded; columns: ``leading``, then metrics, then timings. Returns rows."""
+    import pyarrow.dataset as ds      # the main process only: workers never import it
     schema = _unified(paths)
     names = schema.names
     trailing = [c for c in TIMING_COLUMNS if c in names]
@@ -571,6 +570,7 @@ def consolidate(paths: list[Path], out: Path, key: str, total: int, leading: lis
 
 def consolidate_series_full(paths: list[Path], out: Path) -> None:
     """All per-replication series (small N): one table sorted by (replication, step)."""
+    import pyarrow.dataset as ds
     schema = _unified(paths)
     t = ds.dataset([str(p) for p in paths], schema=schema, format="parquet").to_table()
     t = t.sort_by([("replication", "ascending"), ("step", "ascending")])
@@ -584,6 +584,8 @@ def series_quantiles(paths: list[Path], n_runs: int, columns: list[str] | None =
                      budget_bytes: int = 64 * 2**20):
     """Per-step quantiles (5, 25, 50, 75, 95), mean and count of each series, streamed step-block by
     step-block from the series part files (memory ~ budget, whatever the number of runs)."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
     import pandas as pd
     schema = _unified(paths)
     dataset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
