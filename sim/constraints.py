@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.arrays import divide_where_positive
+
 # ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
 # them thousands of times, so it uses the ufunc reductions themselves (the same computation).
 _sum = np.add.reduce
@@ -24,8 +26,7 @@ _any = np.logical_or.reduce
 def maintenance_margins(base: np.ndarray, realised_vol: np.ndarray, vol_reference: np.ndarray) -> np.ndarray:
     """Per-asset maintenance margin, raised in proportion to volatility above its normal level
     (assets with no normal volatility keep their base margin)."""
-    ref = np.asarray(vol_reference, dtype=float)
-    ratio = np.divide(np.asarray(realised_vol, dtype=float), ref, out=np.ones(ref.shape), where=ref > 0)
+    ratio = divide_where_positive(np.asarray(realised_vol, dtype=float), np.asarray(vol_reference, dtype=float), 1.0)
     return np.minimum(np.asarray(base) * np.maximum(1.0, ratio), 1.0)
 
 

@@ -36,6 +36,7 @@ from agents.neocloud import Neocloud
 from agents.private_credit import PrivateCreditFund
 from agents.retail import RetailPopulation
 from agents.sovereign import SovereignFund
+from sim.arrays import divide_where_positive
 from sim.balance_sheets import Book
 from sim.cascade import Cascade
 from sim.config import ASSETS, BASELINE_PATH, Config, load_config
@@ -536,7 +537,7 @@ class DryPowderModel(mesa.Model):
             due_share = (nc.loan_rate_pct / 100) * dt + principal_share
             due = owed * due_share
             can = np.minimum(due, np.maximum(cash[rows], 0.0))
-            frac = np.divide(can, due, out=np.ones(due.shape), where=due > 0)
+            frac = divide_where_positive(can, due, 1.0)
             paid = frac * alive
             cash[rows] -= due * paid                    # transfer borrowers -> lenders
             cash[self.slices["private_credit"]] += loans @ (due_share * paid)
@@ -696,14 +697,18 @@ class DryPowderModel(mesa.Model):
         loans = b.gpu_loans
         lenders = self.slices["private_credit"]        # = b.lender_rows
         totals = _sum(loans, 0)
-        lender_share = np.divide(loans, totals, out=np.zeros(loans.shape), where=totals > 0)
+        lender_share = divide_where_positive(loans, totals, 0.0)
         financed = self.advance_rate * cost            # the loan-funded part of each purchase
         wanted = lender_share * (financed * buys)
         lender_cash = np.maximum(b.cash[lenders], 0.0)
         asked = _sum(wanted, 1)
-        lend = wanted * np.minimum(1.0, np.divide(lender_cash, asked, out=np.ones(asked.shape), where=asked > 0))[:, None]
+        if np.logical_and.reduce(lender_cash >= asked):    # every lender has the cash: all is lent
+            lend = wanted
+        else:                                              # lenders short of cash lend pro rata
+            lend = wanted * np.minimum(1.0, np.divide(lender_cash, asked, out=np.ones(asked.shape),
+                                                      where=asked > 0))[:, None]
         lent = _sum(lend, 0)
-        scale = np.divide(lent, financed, out=np.zeros(lent.shape), where=financed > 0)
+        scale = divide_where_positive(lent, financed, 0.0)
         b.cash[lenders] -= _sum(lend, 1)     # transfer lenders -> borrowers
         b.cash[rows] += lent
         loans += lend

@@ -191,3 +191,14 @@ def test_ledger_records_one_amount_paid_by_several_rows():
     assert b.sources["test_source"] == 10.0 and b.sinks["test_sink"] == 3.0
     b.transfer(0, np.array([1, 3]), 2.0)
     assert b.cash.sum() == pytest.approx(10.0 - 3.0)                 # transfers create nothing
+
+
+def test_divide_where_positive_matches_the_masked_divide():
+    from sim.arrays import divide_where_positive
+    rng = np.random.default_rng(3)
+    num = rng.random((20, 12))
+    for den in (rng.random(12) + 0.1, np.where(rng.random(12) < 0.3, 0.0, rng.random(12))):
+        want = np.divide(num, den, out=np.full(num.shape, -1.0), where=den > 0)
+        got = divide_where_positive(num, den, -1.0)
+        np.testing.assert_array_equal(got, want)                     # the same numbers, bit for bit
+    assert np.array_equal(divide_where_positive(np.array([1.0, 2.0]), np.array([0.0, -1.0]), 7.0), [7.0, 7.0])
