@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def divide_where_positive(num, den, fill: float) -> np.ndarray:
-    """``num / den`` where ``den > 0``, ``fill`` elsewhere (shapes broadcast).
+def divide_where_positive(num, den, fill) -> np.ndarray:
+    """``num / den`` where ``den > 0``, ``fill`` (a number or an array) elsewhere (shapes broadcast).
 
     numpy's masked divide (``where=``) runs an element-by-element loop that costs several plain
     divides on the model's small arrays, so the usual case, every denominator positive, divides

@@ -79,6 +79,12 @@ def _load_config(config, overrides: dict) -> Config:
     return cfg
 
 
+def _payable(amount: float, cash: float) -> float:
+    """What a payment of ``amount`` to outside the model can be: never negative, never more than the
+    cash there is (the rest is not paid)."""
+    return min(max(amount, 0.0), max(cash, 0.0))
+
+
 def _clip01(x) -> float:
     """float(np.clip(x, 0, 1)) for a scalar, without the array machinery."""
     return float(min(max(x, 0.0), 1.0))
@@ -497,9 +503,9 @@ class DryPowderModel(mesa.Model):
                                           self.ai_revenue0)
                 inflow = (ocf if ocf > 0.0 else 0.0) * dt
                 have = float(cash[row]) + inflow
-                coupon = min(max(float(b.external_debt[row] * self.coupon_rate[row]) * dt, 0.0), max(have, 0.0))
+                coupon = _payable(float(b.external_debt[row] * self.coupon_rate[row]) * dt, have)
                 have -= coupon
-                dividend = min(max(firm.dividends_bn * dt, 0.0), max(have, 0.0))
+                dividend = _payable(firm.dividends_bn * dt, have)
                 cash[row] = have - dividend
                 received += inflow
                 coupons += coupon
@@ -574,7 +580,7 @@ class DryPowderModel(mesa.Model):
 
     def _pay_out(self, row: int, amount: float, category: str) -> float:
         """Pay ``amount`` to outside the model from cash, as far as cash goes; returns what was paid."""
-        paid = min(max(amount, 0.0), max(float(self.book.cash[row]), 0.0))
+        paid = _payable(amount, float(self.book.cash[row]))
         if paid > 0:
             self.book.external(row, -paid, category)
         return paid

@@ -202,3 +202,9 @@ def test_divide_where_positive_matches_the_masked_divide():
         got = divide_where_positive(num, den, -1.0)
         np.testing.assert_array_equal(got, want)                     # the same numbers, bit for bit
     assert np.array_equal(divide_where_positive(np.array([1.0, 2.0]), np.array([0.0, -1.0]), 7.0), [7.0, 7.0])
+
+
+def test_divide_where_positive_takes_an_array_fill():
+    from sim.arrays import divide_where_positive
+    got = divide_where_positive(np.array([1.0, 2.0, 0.0]), np.array([2.0, 0.0, 0.0]), np.array([9.0, np.inf, 0.0]))
+    np.testing.assert_array_equal(got, [0.5, np.inf, 0.0])
