@@ -225,12 +225,18 @@ class RetailPopulation(mesa.Agent):
         if self.n == 0 or not _any(signal):
             return None
         strength = _vecmat(signal[self.assets], self._wt)     # >= 0
-        # min(1 / strength, kappa / 13) where strength > 0, else 0: 1/0 = inf is capped, then zeroed
-        # (a masked divide, where=strength > 0, costs three times as much)
-        with np.errstate(divide="ignore"):
-            rate = np.divide(1.0, strength)
-        np.minimum(rate, self.params.momentum_sensitivity / 13.0, out=rate)
-        np.multiply(rate, strength > 0, out=rate)
+        cap = self.params.momentum_sensitivity / 13.0
+        if np.maximum.reduce(strength) * cap <= 1.0 - 1e-9:
+            # kappa / 13 <= 1 / strength for every holder (always so with weights summing to one,
+            # strength <= 0.5 and kappa <= 26): the cap binds wherever strength > 0, no divide needed
+            rate = np.multiply(strength > 0, cap)
+        else:
+            # min(1 / strength, kappa / 13) where strength > 0, else 0: 1/0 = inf is capped, then zeroed
+            # (a masked divide, where=strength > 0, costs three times as much)
+            with np.errstate(divide="ignore"):
+                rate = np.divide(1.0, strength)
+            np.minimum(rate, cap, out=rate)
+            np.multiply(rate, strength > 0, out=rate)
         if self.closed.any() if any_closed is None else any_closed:
             rate[self.closed] = 0.0
         rate *= self.cash
@@ -306,11 +312,15 @@ class RetailPopulation(mesa.Agent):
             # u_hk = (rate_h * w_hk) * q_k for the assets bought this week (q_k > 0, held by someone);
             # every other asset's row would be zero
             assets = np.flatnonzero((q > 0) & self._held)
-            if len(assets):
+            if len(assets) == len(self.assets):          # every stored asset: two whole-array passes
+                buys = np.multiply(self._wt, rate, out=self._buf)
+                buys *= q[assets][:, None]
+            elif len(assets):
                 buys = self._buf[:len(assets)]
                 for i, k in enumerate(assets.tolist()):
                     np.multiply(self._wt[self._slot[k]], rate, out=buys[i])
                     buys[i] *= q[k]
+            if len(assets):
                 books.append(RetailOrders("momentum", None, buys, -1.0, int(np.count_nonzero(rate != 0.0)), assets))
         return books
 

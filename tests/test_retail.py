@@ -28,8 +28,11 @@ def weeks():
     return rr.price_path(26)
 
 
-def test_population_follows_the_numpy_rule_holder_by_holder(weeks):
-    pop = _population(3000, margin_share=0.3)
+@pytest.mark.parametrize("kappa", [0.5, 200.0])
+def test_population_follows_the_numpy_rule_holder_by_holder(weeks, kappa):
+    """kappa 0.5 (the default): the kappa / 13 cap binds for every buyer; kappa 200: some holders
+    spend min(kappa / 13, 1 / strength) = 1 / strength, the other branch of the momentum rate."""
+    pop = _population(3000, margin_share=0.3, momentum_sensitivity=kappa)
     start = pop.units.sum(axis=0)
     ref = rr.NumpyRetail(pop)
     panicked = margin_called = 0
@@ -37,7 +40,12 @@ def test_population_follows_the_numpy_rule_holder_by_holder(weeks):
     last = weeks[-1]
     gap = rr.Week(prices=last.prices * np.array([1, 1, 0.2, 0.2, 0.2, 0.2, 0.2, 1]), r13=last.r13 - 1.6,
                   mm=np.minimum(last.mm * 2, 1.0), inflow=last.inflow)
-    for w in [*weeks, gap]:
+    # and a first week in which every asset has risen over 13 weeks: momentum buys all of them
+    boom = rr.Week(prices=weeks[0].prices, r13=np.abs(weeks[0].r13) + 0.05, mm=weeks[0].mm, inflow=weeks[0].inflow)
+    strength_capped = 0
+    for w in [boom, *weeks, gap]:
+        signal = np.minimum(np.maximum(w.r13, 0.0), 0.5)
+        strength_capped += int(np.any(pop.weights @ signal * (kappa / 13) > 1.0))
         peak_before, debt_before = pop.peak.copy(), pop.debt.copy()
         rr.population_week(pop, w)
         ref.week(w)
@@ -50,6 +58,7 @@ def test_population_follows_the_numpy_rule_holder_by_holder(weeks):
         np.testing.assert_allclose(pop.units_total, ref.units.sum(axis=0), rtol=1e-9, atol=1e-9)
     # the path exercises every branch of the rule
     assert panicked > 0 and margin_called > 0 and pop.closed.any()
+    assert (strength_capped > 0) == (kappa > 26)
     assert not np.allclose(pop.units.sum(axis=0), start)
 
 
