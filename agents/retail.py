@@ -311,7 +311,7 @@ class RetailPopulation(mesa.Agent):
             rate, q = found
             # u_hk = (rate_h * w_hk) * q_k for the assets bought this week (q_k > 0, held by someone);
             # every other asset's row would be zero
-            assets = np.flatnonzero((q > 0) & self._held)
+            assets = ((q > 0) & self._held).nonzero()[0]
             if len(assets) == len(self.assets):          # every stored asset: two whole-array passes
                 buys = np.multiply(self._wt, rate, out=self._buf)
                 buys *= q[assets][:, None]

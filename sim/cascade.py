@@ -386,7 +386,7 @@ class Cascade:
             self._pay_redemptions()
         # record: every (holder, asset) order, holder by holder
         if proceeds is not None:
-            rows, ks = np.nonzero(orders)
+            rows, ks = orders.nonzero()
             units = orders[rows, ks]
             for row, k, u, v, rk in zip(rows.tolist(), ks.tolist(), units.tolist(), (units * px[ks]).tolist(),
                                         ret[ks].tolist()):
@@ -492,7 +492,7 @@ class Cascade:
                     # an investor redeems at most the units it holds (outside investors: what the
                     # model's investors do not hold), at the NAV per unit
                     held = (b.fund_units[q[1], row] if q[1] >= 0
-                            else b.fund_units_outstanding[row] - b.fund_units[:, row].sum())
+                            else b.fund_units_outstanding[row] - _sum(b.fund_units[:, row]))
                     units = min(q[2] * scale / nav_unit[row], max(held, 0.0)) if nav_unit[row] > 0 else 0.0
                     value = units * nav_unit[row]
                     if units <= 0.0:

@@ -47,7 +47,7 @@ def signed_pressure(x: float, gamma: float, eps: float) -> float:
 def absorb(demand_bn: np.ndarray, pool_bn: float) -> tuple[np.ndarray, float]:
     """Pro-rata absorption of funding requests by the pool: returns (absorbed per request, shortfall)."""
     demand = np.asarray(demand_bn, dtype=float)
-    total = float(demand.sum())
+    total = float(np.add.reduce(demand))
     if total <= 0:
         return np.zeros_like(demand), 0.0
     absorbed_total = min(total, max(pool_bn, 0.0))

@@ -446,7 +446,7 @@ class DryPowderModel(mesa.Model):
         self._retail_stale = False
         r = self.retail.row
         self.book.units[r] = self.retail.units_total
-        self.book.external_debt[r] = self.retail.debt.sum()
+        self.book.external_debt[r] = _sum(self.retail.debt)
         self.book.cash[r] = 0.0   # retail cash lives in the population's arrays
 
     # ================================================================== the step
@@ -617,7 +617,8 @@ class DryPowderModel(mesa.Model):
                 buybacks = 0.0
             elif h.buybacks_halted and available > capex + firm.buybacks_bn * dt + 0.25 * firm.cash_bn:
                 h.buybacks_halted = False
-            self._pay_out(row, buybacks, "shareholder_payouts")
+            if buybacks > 0:
+                self._pay_out(row, buybacks, "shareholder_payouts")
             need = capex - max(float(cash[row]) - floor, 0.0)
             if need > 0:
                 requests.append((row, need, True, "bonds"))
@@ -654,7 +655,7 @@ class DryPowderModel(mesa.Model):
             positive = np.maximum(pc_nav, 0)
             w = positive / max(_sum(positive), 1e-12)
             amount = pc.fundraising_bn_per_yr * dt * w
-            idx = np.flatnonzero(self.alive[sl] & (w > 0))
+            idx = (self.alive[sl] & (w > 0)).nonzero()[0]
             requests.extend(zip((idx + sl.start).tolist(), amount[idx].tolist(), itertools.repeat(False),
                                 itertools.repeat("fundraising")))
         # quarterly redemption requests
@@ -763,7 +764,7 @@ class DryPowderModel(mesa.Model):
                 np.add.at(b.cash, rows, absorbed)
             missing = demand - absorbed
             issued = absorbed.copy()
-            for i in np.flatnonzero(missing > 1e-12):
+            for i in (missing > 1e-12).nonzero()[0]:
                 row, amount, crowds_out, channel = requests[i]
                 shortfall_total += missing[i]
                 if crowds_out and c.central_bank.backstop:   # the central bank buys what the pool cannot
