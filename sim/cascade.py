@@ -388,16 +388,15 @@ class Cascade:
         if proceeds is not None:
             rows, ks = orders.nonzero()
             units = orders[rows, ks]
-            for row, k, u, v, rk in zip(rows.tolist(), ks.tolist(), units.tolist(), (units * px[ks]).tolist(),
-                                        ret[ks].tolist()):
-                self._event(r, m.holders[row], labels[row], ASSETS[k], u, v, rk, 1)
+            holders = m.holders
+            self._record_trades(r, ((holders[row], labels[row], ASSETS[k], u, v, rk, 1) for row, k, u, v, rk in zip(
+                rows.tolist(), ks.tolist(), units.tolist(), (units * px[ks]).tolist(), ret[ks].tolist())))
         if retail_books:
             px_list, ret_list = px.tolist(), ret.tolist()
             for book, totals in zip(retail_books, retail_totals):
                 units = totals.tolist()
-                for k in book.traded_assets(totals):
-                    self._event(r, m.retail, book.label, ASSETS[k], units[k], units[k] * px_list[k], ret_list[k],
-                                book.holders)
+                self._record_trades(r, ((m.retail, book.label, ASSETS[k], units[k], units[k] * px_list[k],
+                                         ret_list[k], book.holders) for k in book.traded_assets(totals)))
         if market is not None and _any(market):
             for k in np.flatnonzero(market):
                 self._event(0, None, "crowding_out", ASSETS[k], market[k], market[k] * px[k], ret[k], 0)
@@ -610,6 +609,22 @@ class Cascade:
         if not np.logical_and.reduce(alive):
             ltv = ltv[alive]
         return min(float(np.maximum.reduce(ltv)), 10.0)
+
+    def _record_trades(self, r: int, trades) -> None:
+        """:meth:`_event` for many trades of round ``r`` at once: ``trades`` yields (agent, constraint,
+        asset, units, value, price return, holders) with market assets only and Python numbers. The
+        same rows and fire-sale totals, added in the same order, written out because a busy run
+        records thousands."""
+        m = self.m
+        step, events = int(m.steps), m.events
+        step_fire_sales, fire_sale_volume = m.step_fire_sales, m.fire_sale_volume
+        for agent, constraint, asset, units, value, ret, holders in trades:
+            if value > 0 and constraint in FORCED:
+                step_fire_sales += value
+                fire_sale_volume += value
+            events.append((step, r, agent.unique_id, agent.kind, agent.name, constraint, asset, units, value, ret,
+                           holders, ""))
+        m.step_fire_sales, m.fire_sale_volume = step_fire_sales, fire_sale_volume
 
     def _event(self, r, agent, constraint, asset, units, value, ret, holders, detail: str = "") -> None:
         """Append one row to ``model.events``: a tuple in the order of EVENT_COLUMNS (a tuple, not a
