@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from sim import experiments
+    if args.command in experiments.COMMANDS:
+        experiments.start_workers_early(args)     # workers import the model while this process imports the rest
     handler = COMMANDS.get(args.command) or experiments.COMMANDS[args.command]
     try:
         return int(handler(args) or 0)

@@ -183,7 +183,8 @@ class ProcessPool:
         self.method = "forkserver" if "forkserver" in methods else "spawn"
         self.ctx = mp.get_context(self.method)
         if self.method == "forkserver":
-            self.ctx.set_forkserver_preload(["sim.experiment_exec", "sim.model"])
+            from sim.experiments import WORKER_PRELOAD
+            self.ctx.set_forkserver_preload(WORKER_PRELOAD)     # (already running if the command started it)
         self.pool = None
         self.retried = 0
 

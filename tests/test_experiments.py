@@ -500,3 +500,20 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys, monkeypatch):
     assert code == 2 and address in err and "Traceback" not in err
     assert time.monotonic() - t0 < 30
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_the_worker_pool_starts_early_only_when_the_command_will_use_one():
+    """The forkserver (which imports the model for the workers) is started at once for a local pool
+    of two or more workers, and not for one worker, a Dask scheduler or a single run."""
+    import argparse
+    import multiprocessing as mp
+    ns = argparse.Namespace
+    assert not experiments.start_workers_early(ns(workers=1, scheduler=None, n=50))
+    assert not experiments.start_workers_early(ns(workers=4, scheduler="local", n=50))
+    assert not experiments.start_workers_early(ns(workers=4, scheduler=None, n=1))
+    if "forkserver" in mp.get_all_start_methods():
+        assert experiments.start_workers_early(ns(workers=2, scheduler=None, n=50))
+        pool = experiment_exec.ProcessPool(2)      # the pool uses the same server and the same preload
+        with pool:
+            row = pool.pool.submit(experiment_exec.base_row, experiment_exec.Task(0, 0, 0, 1), {"kind": "mc"}).result()
+        assert row["seed"] == 1
