@@ -321,7 +321,7 @@ class RetailPopulation(mesa.Agent):
                     np.multiply(self._wt[self._slot[k]], rate, out=buys[i])
                     buys[i] *= q[k]
             if len(assets):
-                books.append(RetailOrders("momentum", None, buys, -1.0, int(np.count_nonzero(rate != 0.0)), assets))
+                books.append(RetailOrders("momentum", None, buys, -1.0, int(np.count_nonzero(rate)), assets))
         return books
 
     def margin_orders(self, prices: np.ndarray, mm: np.ndarray) -> tuple[RetailOrders | None, np.ndarray]:
@@ -339,7 +339,12 @@ class RetailPopulation(mesa.Agent):
         traded = book.totals(self.n_assets) if totals is None else totals
         self.units_total = np.maximum(self.units_total - traded, 0.0)    # holdings are never negative
         slots = self._slot[book.assets]
-        if book.rows is None:                        # whole rows of some assets, every holder
+        if book.rows is None and len(slots) == len(self.assets):     # every stored asset, every holder
+            if book.side > 0:
+                self._ut -= book.units
+            else:
+                self._ut += book.units
+        elif book.rows is None:                      # whole rows of some assets, every holder
             for i, j in enumerate(slots.tolist()):
                 if book.side > 0:
                     self._ut[j] -= book.units[i]
