@@ -610,33 +610,27 @@ class Cascade:
             ltv = ltv[alive]
         return min(float(np.maximum.reduce(ltv)), 10.0)
 
-    def _record_trades(self, r: int, trades) -> None:
-        """:meth:`_event` for many trades of round ``r`` at once: ``trades`` yields (agent, constraint,
-        asset, units, value, price return, holders) with market assets only and Python numbers. The
-        same rows and fire-sale totals, added in the same order, written out because a busy run
-        records thousands."""
+    def _record_trades(self, r: int, trades, detail: str = "") -> None:
+        """Append one row to ``model.events`` per trade of round ``r``, a tuple in the order of
+        EVENT_COLUMNS, and add forced sales of market assets to the fire-sale totals. ``trades``
+        yields (agent or None for the market, constraint, asset, units, value, price return,
+        holders) as Python numbers. One loop for a round's trades: a busy run records thousands."""
         m = self.m
         step, events = int(m.steps), m.events
         step_fire_sales, fire_sale_volume = m.step_fire_sales, m.fire_sale_volume
         for agent, constraint, asset, units, value, ret, holders in trades:
-            if value > 0 and constraint in FORCED:
+            if value > 0 and constraint in FORCED and asset != "cash":
                 step_fire_sales += value
                 fire_sale_volume += value
-            events.append((step, r, agent.unique_id, agent.kind, agent.name, constraint, asset, units, value, ret,
-                           holders, ""))
+            if agent is None:
+                events.append((step, r, -1, "market", "Outside holders", constraint, asset, units, value, ret, holders,
+                               detail))
+            else:
+                events.append((step, r, agent.unique_id, agent.kind, agent.name, constraint, asset, units, value, ret,
+                               holders, detail))
         m.step_fire_sales, m.fire_sale_volume = step_fire_sales, fire_sale_volume
 
     def _event(self, r, agent, constraint, asset, units, value, ret, holders, detail: str = "") -> None:
-        """Append one row to ``model.events``: a tuple in the order of EVENT_COLUMNS (a tuple, not a
-        dict: a run records thousands)."""
-        m = self.m
-        value = float(value)
-        if value > 0 and constraint in FORCED and asset != "cash":
-            m.step_fire_sales += value
-            m.fire_sale_volume += value
-        if agent is None:
-            who = (-1, "market", "Outside holders")
-        else:
-            who = (int(agent.unique_id), agent.kind, agent.name)
-        m.events.append((int(m.steps), int(r), *who, constraint, asset, float(units), value, float(ret),
-                         int(holders), detail))
+        """One event (see :meth:`_record_trades`), from numpy or Python numbers."""
+        self._record_trades(int(r), ((agent, constraint, asset, float(units), float(value), float(ret), int(holders)),),
+                            detail)
