@@ -712,8 +712,7 @@ class DryPowderModel(mesa.Model):
         if np.logical_and.reduce(lender_cash >= asked):    # every lender has the cash: all is lent
             lend = wanted
         else:                                              # lenders short of cash lend pro rata
-            lend = wanted * np.minimum(1.0, np.divide(lender_cash, asked, out=np.ones(asked.shape),
-                                                      where=asked > 0))[:, None]
+            lend = wanted * np.minimum(1.0, divide_where_positive(lender_cash, asked, 1.0))[:, None]
         lent = _sum(lend, 0)
         scale = divide_where_positive(lent, financed, 0.0)
         b.cash[lenders] -= _sum(lend, 1)     # transfer lenders -> borrowers
