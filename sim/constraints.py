@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.arrays import divide_where_positive
 
 # ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
 # them thousands of times, so it uses the ufunc reductions themselves (the same computation).
@@ -26,8 +25,11 @@ _any = np.logical_or.reduce
 def maintenance_margins(base: np.ndarray, realised_vol: np.ndarray, vol_reference: np.ndarray) -> np.ndarray:
     """Per-asset maintenance margin, raised in proportion to volatility above its normal level
     (assets with no normal volatility keep their base margin)."""
-    ratio = divide_where_positive(np.asarray(realised_vol, dtype=float), np.asarray(vol_reference, dtype=float), 1.0)
-    return np.minimum(np.asarray(base) * np.maximum(1.0, ratio), 1.0)
+    # vol / inf = 0 where there is no normal volatility, and max(1, 0) = 1 keeps the base margin: the
+    # same numbers as a masked divide (which costs several plain ones), without its mask
+    reference = np.where(np.asarray(vol_reference, dtype=float) > 0, vol_reference, np.inf)
+    ratio = np.divide(realised_vol, reference)
+    return np.minimum(np.multiply(base, np.maximum(ratio, 1.0)), 1.0)
 
 
 def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, target_leverage: "float | np.ndarray"

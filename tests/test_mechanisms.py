@@ -79,6 +79,8 @@ def test_margins_rise_with_volatility_above_normal():
     np.testing.assert_allclose(mm, [0.5, 0.1])                 # doubled vol doubles margin; no-vol asset unchanged
     mm = maintenance_margins(np.array([0.25]), np.array([0.1]), np.array([0.25]))
     assert mm[0] == 0.25                                         # calm markets never lower it
+    mm = maintenance_margins(np.array([0.25, 0.1, 0.3]), np.array([2.0, 5.0, 0.0]), np.array([0.25, 0.0, 0.4]))
+    np.testing.assert_array_equal(mm, [1.0, 0.1, 0.3])          # capped at 100%; no normal vol, no rise
 
 
 def test_margin_call_restores_target_leverage_and_closes_out_insolvent_accounts():
