@@ -19,8 +19,8 @@ decided at, so the three can be compared exactly):
    ``panic_sale_share`` of the holdings of every open account whose value is more than
    ``panic_drawdown`` below its peak (whose peak then resets); both settle in cash;
 3. round 1: margin calls (:func:`sim.constraints.margin_call_sales` on debt net of cash): called
-   accounts sell pro rata, the proceeds repay debt; accounts with no equity left are closed out
-   and their cash goes to the broker;
+   accounts sell pro rata, the proceeds repay debt, a call of at most ``MATERIAL_BN`` ($1 thousand)
+   is not made; accounts with no equity left are closed out and their cash goes to the broker;
 4. the population's total units per asset are recomputed after each round that traded.
 
 All three start from the same state (drawn by ``RetailPopulation``) and end the same weeks with the
@@ -36,6 +36,7 @@ import mesa
 import numpy as np
 
 from agents.retail import MOMENTUM_SIGNAL_CAP, RetailPopulation
+from sim.constraints import MATERIAL_BN
 from sim.config import ASSETS, RetailConfig
 
 K = len(ASSETS)
@@ -148,6 +149,7 @@ class NumpyRetail:
         m_init = np.maximum(1.0 / self.leverage, weight)
         target = np.maximum(equity, 0.0) / m_init
         sales = np.where(wiped, assets, np.where(called, np.clip(assets - target, 0.0, assets), 0.0))
+        sales = np.where(wiped | (sales > MATERIAL_BN), sales, 0.0)     # no call of $1 thousand or less
         if sales.any():
             frac = np.clip(np.divide(sales, assets, out=np.zeros_like(assets), where=assets > 0), 0.0, 1.0)
             sold = self.units * frac[:, None]
@@ -218,7 +220,7 @@ class RetailHolder(mesa.Agent):
         else:
             m_init = max(1.0 / m.leverage, required / assets if assets > 0 else 0.0)
             sale = min(max(assets - max(equity, 0.0) / m_init, 0.0), assets)
-        if sale <= 0:
+        if sale <= 0 or (sale <= MATERIAL_BN and not wiped):     # no call of $1 thousand or less
             return
         frac = min(max(sale / assets, 0.0), 1.0) if assets > 0 else 0.0
         sold = [u * frac for u in self.units]

@@ -30,7 +30,7 @@ from agents.neocloud import cure_amounts, haircut, loan_to_value
 from agents.private_credit import redemption_request_share, software_book_value
 from agents.retail import RetailOrders
 from sim.config import ASSETS
-from sim.constraints import maintenance_margins, margin_call_sales
+from sim.constraints import MATERIAL_BN, maintenance_margins, margin_call_sales
 from sim.markets import exponential_clearing, pecking_order_sale
 
 A = {name: k for k, name in enumerate(ASSETS)}
@@ -44,8 +44,6 @@ _sum = np.add.reduce
 _any = np.logical_or.reduce
 PRIORITY = {"default": 5, "margin_call": 4, "covenant_breach": 3, "redemption": 2, "commitment": 1,
             "crowding_out": 0, "momentum": 0, "panic": 0}
-#: Orders and claims below this ($1 thousand) are rounding noise, not economics.
-MATERIAL_BN = 1e-6
 NEVER = 2 ** 62
 
 

@@ -16,6 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 
+#: Orders and claims below this ($1 thousand) are rounding noise, not economics: a sale, call or
+#: payment this small is not made (MODEL.md §6.6). Retail close-outs still sell everything.
+MATERIAL_BN = 1e-6
+
 # ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
 # them thousands of times, so it uses the ufunc reductions themselves (the same computation).
 _sum = np.add.reduce

@@ -17,6 +17,7 @@ import mesa  # noqa: E402
 
 from agents.retail import RETAIL_WEIGHTS, RetailPopulation  # noqa: E402
 from sim.config import RetailConfig  # noqa: E402
+from sim.constraints import MATERIAL_BN  # noqa: E402
 
 
 def _population(holders: int, **params) -> RetailPopulation:
@@ -69,3 +70,24 @@ def test_population_holds_only_the_assets_retail_portfolios_contain(weeks):
     held = RETAIL_WEIGHTS > 0
     assert np.all(pop.units[:, ~held] == 0) and np.all(pop.units_total[~held] == 0)
     assert np.all(pop.units_total[held] > 0)
+
+
+@pytest.mark.parametrize("sale_bn", [0.5 * MATERIAL_BN, 2 * MATERIAL_BN, 0.01])
+def test_a_margin_call_of_a_thousand_dollars_or_less_is_not_made(sale_bn):
+    """Maintenance margins above the initial margin (mm = 0.8 > 1 / 1.8) call an account with equity
+    E = (1 - d) * 0.8 A for s = A - E / 0.8 = d * A: the call is made only when it is worth more than
+    MATERIAL_BN ($1 thousand), as for institutions (MODEL.md §6.6)."""
+    pop = _population(200, margin_share=0.5)
+    m = pop._n_margin
+    prices, mm = np.ones(len(RETAIL_WEIGHTS)), np.full(len(RETAIL_WEIGHTS), 0.8)
+    pop.debt[1:m] = 0.0                                       # only account 0 owes anything
+    assets = float(pop.units[0] @ prices)
+    equity = 0.8 * assets * (1.0 - sale_bn / assets)
+    pop.cash[0], pop.debt[0] = 0.0, assets - equity
+    book, closed = pop.margin_orders(prices, mm)
+    assert len(closed) == 0
+    if sale_bn <= MATERIAL_BN:
+        assert book is None
+    else:
+        assert book is not None and book.rows.tolist() == [0]
+        assert book.totals(len(prices)) @ prices == pytest.approx(sale_bn, rel=1e-6)
