@@ -50,7 +50,7 @@ def squeeze() -> None:
     for asset in ("crypto", "saas", "neocloud_equity", "hyperscaler_equity", "ai_hardware", "ig_bonds", "ust"):
         ax[2].plot(fs.step, np.log(fs[f"price_{asset}"] / fa[f"price_{asset}"]), label=asset)
     ax[2].axhline(0, color="grey", lw=0.5)
-    ax[2].set_title("The squeeze by asset: log(P exhausted / P abundant), same seed")
+    ax[2].set_title("Squeeze by asset, same seed: log(P exhausted / P abundant)", fontsize=10)
     ax[2].legend(fontsize=8)
     for x in ax:
         x.set_xlabel("week")
@@ -141,7 +141,8 @@ def main() -> int:
     gpu_shock()
     backstop()
     leverage()
-    print("wrote", ", ".join(sorted(p.name for p in OUT.glob("*.png"))))
+    print("wrote", ", ".join(f"{OUT.relative_to(ROOT)}/{name}.png" for name in
+                             ("dashboard", "squeeze", "gpu_shock", "backstop", "leverage")))
     return 0
 
 
