@@ -36,8 +36,8 @@ import mesa
 import numpy as np
 
 from agents.retail import MOMENTUM_SIGNAL_CAP, RetailPopulation
-from sim.constraints import MATERIAL_BN
 from sim.config import ASSETS, RetailConfig
+from sim.constraints import MATERIAL_BN
 
 K = len(ASSETS)
 

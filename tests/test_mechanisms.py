@@ -22,6 +22,8 @@ def test_depletion_and_pressure_are_zero_at_start_and_convex():
     h = np.array([pressure(x, 2.0, 0.05) for x in xs])
     assert h[0] == 0 and np.all(np.diff(h) > 0) and np.all(np.diff(h, 2) > 0)   # rising, convexly
     assert h[-1] == pytest.approx(1.0 / 0.05)                                     # finite at exhaustion
+    assert pressure(-0.5, 2.0, 0.05) == 0                                          # no pressure while filling
+    assert signed_pressure(-0.5, 2.0, 0.05) == pytest.approx(-0.25)                # but speculative assets gain
 
 
 def test_depletion_is_relative_to_the_starting_pool():
@@ -29,8 +31,6 @@ def test_depletion_is_relative_to_the_starting_pool():
     assert depletion(60, 1) == -59 and depletion(60, 1200) == pytest.approx(0.95)
     # an empty starting pool: 1 while empty, 0 once anything flows in (MODEL.md §2)
     assert depletion(0, 0) == 1 and depletion(1e-9, 0) == 0
-    assert pressure(-0.5, 2.0, 0.05) == 0                                          # no pressure while filling
-    assert signed_pressure(-0.5, 2.0, 0.05) == pytest.approx(-0.25)                # but speculative assets gain
 
 
 def test_absorption_is_pro_rata_and_never_overdraws():
