@@ -34,10 +34,23 @@ def run(**overrides) -> DryPowderModel:
     return DryPowderModel(rng=SEED, **overrides).run()
 
 
+def three_panels():
+    """One row of three panels, the shape of every channel figure."""
+    return plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+
+
+def save(fig, weekly_axes, name: str) -> None:
+    """Label the panels whose x axis is the week, write docs/img/<name>.png, free the figure."""
+    for x in weekly_axes:
+        x.set_xlabel("week")
+    fig.savefig(OUT / f"{name}.png", dpi=80)
+    plt.close(fig)
+
+
 def squeeze() -> None:
     a, s = run(**ABUNDANT), run(**SCARCE)
     fa, fs = a.model_frame(), s.model_frame()
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig, ax = three_panels()
     ax[0].plot(fa.step, fa.dry_powder_bn, label="abundant ($5tn)")
     ax[0].plot(fs.step, fs.dry_powder_bn, label="exhausted ($150bn)")
     ax[0].set_title("Dry-powder pool ($bn)")
@@ -52,16 +65,13 @@ def squeeze() -> None:
     ax[2].axhline(0, color="grey", lw=0.5)
     ax[2].set_title("Squeeze by asset, same seed: log(P exhausted / P abundant)", fontsize=10)
     ax[2].legend(fontsize=8)
-    for x in ax:
-        x.set_xlabel("week")
-    fig.savefig(OUT / "squeeze.png", dpi=80)
-    plt.close(fig)
+    save(fig, ax, "squeeze")
 
 
 def gpu_shock() -> None:
     m = run(**{"gpu.generation_value_drop": 0.45, "gpu.generation_steps": [40, 92]})
     f, e = m.model_frame(), m.events_frame()
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig, ax = three_panels()
     ax[0].plot(f.step, f.price_used_gpu, label="used-GPU price")
     ax[0].plot(f.step, f.price_neocloud_equity, label="neocloud equity")
     ax[0].plot(f.step, f.rental_index, ls="--", label="rental index")
@@ -79,16 +89,13 @@ def gpu_shock() -> None:
     ax[2].set_title("Forced GPU sales ($bn/wk) and lenders' losses")
     ax[2].legend(loc="upper left", fontsize=8)
     ax2.legend(loc="upper right", fontsize=8)
-    for x in ax:
-        x.set_xlabel("week")
-    fig.savefig(OUT / "gpu_shock.png", dpi=80)
-    plt.close(fig)
+    save(fig, ax, "gpu_shock")
 
 
 def backstop() -> None:
     s, b = run(**SCARCE), run(**SCARCE, **{"central_bank.backstop": True})
     fs, fb = s.model_frame(), b.model_frame()
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig, ax = three_panels()
     ax[0].plot(fs.step, fs.ust10y_pct, label="no backstop")
     ax[0].plot(fb.step, fb.ust10y_pct, label="backstop")
     ax[0].set_title("10-year Treasury yield (%)")
@@ -102,16 +109,13 @@ def backstop() -> None:
     ax[2].plot(fb.step, fb.cb_balance_sheet_change_bn, color="black")
     tri = b.summary()["trinity"]
     ax[2].set_title("Central-bank purchases ($bn, cumulative)\n" + ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in tri.items()), fontsize=10)
-    for x in ax:
-        x.set_xlabel("week")
-    fig.savefig(OUT / "backstop.png", dpi=80)
-    plt.close(fig)
+    save(fig, ax, "backstop")
 
 
 def leverage() -> None:
     lo = run(**{"hedge_funds.leverage": 2.0, "retail.margin_share": 0.05})
     hi = run(**{"hedge_funds.leverage": 5.0, "retail.margin_share": 0.5})
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig, ax = three_panels()
     for a, m, title in ((ax[0], lo, "low leverage (HF 2x, 5% on margin)"), (ax[1], hi, "high leverage (HF 5x, 50% on margin)")):
         e = m.events_frame()
         forced = e[e.constraint.isin(list(CONSTRAINT_COLOURS)) & (e.value_bn > 0)]
@@ -121,7 +125,6 @@ def leverage() -> None:
             a.bar(piv.index, piv[c], bottom=bottom, color=CONSTRAINT_COLOURS.get(c), label=c, width=1.0)
             bottom = piv[c] if bottom is None else bottom + piv[c]
         a.set_title(f"Forced sales by constraint ($bn/wk): {title}", fontsize=9)
-        a.set_xlabel("week")
         a.legend(fontsize=8)
     for m, label in ((lo, "low"), (hi, "high")):
         r = np.diff(np.log(m.model_frame()["price_hyperscaler_equity"].to_numpy()))
@@ -129,8 +132,7 @@ def leverage() -> None:
     ax[2].set_yscale("log")
     ax[2].set_title("Weekly hyperscaler-equity returns: tails fatten with leverage")
     ax[2].legend()
-    fig.savefig(OUT / "leverage.png", dpi=80)
-    plt.close(fig)
+    save(fig, ax[:2], "leverage")       # the third panel is a histogram of returns
 
 
 def main() -> int:
