@@ -28,7 +28,7 @@ import mesa
 import numpy as np
 
 from sim.config import RetailConfig
-from sim.constraints import MATERIAL_BN, margin_call_sales
+from sim.constraints import margin_call_sales
 
 # Asset weights of retail portfolios (order of sim.config.ASSETS): momentum names dominate.
 RETAIL_WEIGHTS = np.array([0.06, 0.0, 0.45, 0.27, 0.13, 0.08, 0.01, 0.0])
@@ -263,8 +263,8 @@ class RetailPopulation(mesa.Agent):
 
         The rule is :func:`sim.constraints.margin_call_sales` on every margin account; it is run on
         the accounts a screen cannot rule out (equity within 1e-9 of assets of the requirement),
-        which are the only ones it can call. A call worth at most ``MATERIAL_BN`` ($1 thousand) is not
-        made (MODEL.md §6.6) unless it closes the account out."""
+        which are the only ones it can call. The rule makes no call of $1 thousand or less
+        (MODEL.md §6.1)."""
         m = self._n_margin                  # margin accounts are rows 0..m-1
         if m == 0:
             return None, None, _NO_ROWS
@@ -287,14 +287,9 @@ class RetailPopulation(mesa.Agent):
         units = units[:, cand]
         values = units * prices[:, None]
         sales_value, closed_idx = margin_call_sales(values.T, net_debt[cand], mm, self.params.margin_leverage)
-        # a call worth at most MATERIAL_BN is rounding noise, as for institutions (without this, the
-        # calls of a crash week shrink a few hundred times a round and run the cascade to its last
-        # round on sales worth less than a cent); a close-out still sells everything
-        material = sales_value > MATERIAL_BN
-        material |= closed_idx & (sales_value > 0)
-        if not _any(material):
+        if not _any(sales_value):
             return None, None, _NO_ROWS
-        sel = np.flatnonzero(material)
+        sel = np.flatnonzero(sales_value)
         total = _sum(values[:, sel], 0)
         frac = np.divide(sales_value[sel], total, out=np.zeros(total.shape), where=total > 0)
         sold = units[:, sel] * np.clip(frac, 0.0, 1.0)

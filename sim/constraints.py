@@ -7,8 +7,9 @@ volatile markets; the articles cite silver margin lifted from 15% to 18%):
 
 A leveraged account with assets A = sum_k v_k, debt D and equity E = A - D is called when
 E < sum_k mm_k v_k. It sells pro rata until E >= m_init * (A - s), repaying debt with the
-proceeds, i.e. s = A - E / m_init with m_init = max(1 / target_leverage, required share). An
-account with E <= 0 is closed out: everything is sold and the broker bears the shortfall.
+proceeds, i.e. s = A - E / m_init with m_init = max(1 / target_leverage, required share); a call
+with s <= MATERIAL_BN ($1 thousand) is not made. An account with E <= 0 is closed out: everything is
+sold and the broker bears the shortfall.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 
 #: Orders and claims below this ($1 thousand) are rounding noise, not economics: a sale, call or
-#: payment this small is not made (MODEL.md §6.6). Retail close-outs still sell everything.
+#: payment this small is not made (MODEL.md §6.6). Close-outs still sell everything.
 MATERIAL_BN = 1e-6
 
 # ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
@@ -40,7 +41,10 @@ def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, targ
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Dollar sales each account must make (N,) and a close-out mask for accounts with E <= 0.
 
-    ``values`` (N, K) market values, ``debt`` (N,), ``mm`` (K,) maintenance margins.
+    ``values`` (N, K) market values, ``debt`` (N,), ``mm`` (K,) maintenance margins. A call worth
+    ``MATERIAL_BN`` or less is not made (a close-out still sells everything): when maintenance margins
+    exceed the initial margin, each round's sales restore the requirement only at that round's
+    prices, and the calls that follow shrink a few hundred times a round down to floating-point dust.
     """
     assets = _sum(values, 1)
     equity = assets - debt
@@ -54,6 +58,7 @@ def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, targ
     m_init = np.maximum(1.0 / target_leverage, weight)
     target_assets = np.divide(np.maximum(equity, 0.0), m_init, out=np.zeros(equity.shape), where=m_init > 0)
     sales = np.where(called, np.clip(assets - target_assets, 0.0, assets), 0.0)
+    sales[sales <= MATERIAL_BN] = 0.0
     sales = np.where(closed_out, assets, sales)
     return sales, closed_out
 

@@ -90,6 +90,19 @@ def test_margins_rise_with_volatility_above_normal():
     np.testing.assert_array_equal(mm, [1.0, 0.1, 0.3])          # capped at 100%; no normal vol, no rise
 
 
+def test_no_margin_call_of_a_thousand_dollars_or_less_but_close_outs_sell_everything():
+    # mm 0.8 above the initial margin 1/2: s = A - E / 0.8 with E = 0.8 A (1 - d) is d A
+    assets = np.array([100.0, 100.0, 100.0, 5e-7])
+    d = np.array([0.5e-6, 2e-6, 0.1, 0.0]) / assets
+    equity = 0.8 * assets * (1 - d)
+    debt = assets - equity
+    debt[3] = 1e-6                                              # a close-out worth $500
+    sales, closed = margin_call_sales(assets[:, None], debt, np.array([0.8]), target_leverage=2.0)
+    assert sales[0] == 0                                        # a $500 call is not made
+    assert sales[1] == pytest.approx(2e-6, rel=1e-7) and sales[2] == pytest.approx(0.1)   # d A
+    assert closed.tolist() == [False, False, False, True] and sales[3] == 5e-7
+
+
 def test_margin_call_restores_target_leverage_and_closes_out_insolvent_accounts():
     values = np.array([[100.0], [100.0], [100.0]])
     debt = np.array([60.0, 80.0, 120.0])                        # equity 40, 20, -20
