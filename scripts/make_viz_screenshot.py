@@ -11,54 +11,19 @@ browser download is never used). The server is always stopped. Takes about 30 s.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.viz_server import CHROMIUM, CHROMIUM_ARGS, live_server  # noqa: E402
+
 OUT = ROOT / "docs" / "img" / "viz.png"
 SCENARIO, WEEK, PER_FRAME = "dry_powder_exhausted", 84, 12
 # the page laid out 1280 CSS px wide (as on a laptop), drawn at 1100/1280 scale: a 1100 x 870 PNG
 VIEWPORT, SCALE = {"width": 1280, "height": 1012}, 1100 / 1280
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-START_TIMEOUT_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server exited with code {proc.returncode}; log:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-                return
-        except OSError:
-            time.sleep(0.25)
-    sys.exit(f"server did not listen on port {port} within {START_TIMEOUT_S:.0f}s; log: {log}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=10)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def shoot(url: str, sync_playwright) -> None:
@@ -110,20 +75,12 @@ def main() -> None:
         sys.exit("needs the playwright python package: .venv/bin/pip install -e '.[test]'")
     if not CHROMIUM.exists():
         sys.exit(f"needs {CHROMIUM}: run scripts/install_browser.sh")
-    exe = Path(sys.executable).parent / "drypowder"
-    port = free_port()
-    cmd = [str(exe), "viz", SCENARIO, "--port", str(port)]
-    log = ROOT / "runs" / "viz_screenshot_server.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     start = time.monotonic()
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_for_port(port, proc, log)
-        shoot(f"http://127.0.0.1:{port}/", sync_playwright)
-    finally:
-        stop(proc)
+        with live_server(ROOT / "runs" / "viz_screenshot_server.log", SCENARIO) as server:
+            shoot(server["url"], sync_playwright)
+    except (RuntimeError, TimeoutError) as exc:     # the server never listened
+        sys.exit(str(exc))
     print(f"wrote {OUT.relative_to(ROOT)} in {time.monotonic() - start:.0f}s")
 
 

@@ -1,5 +1,5 @@
-"""The live server in a real browser: ``drypowder viz`` (or ``python -m sim.viz`` until the CLI has
-the subcommand) on a free port, driven by Playwright in Debian's headless Chromium.
+"""The live server in a real browser: ``drypowder viz`` on a free port (:func:`sim.viz_server.live_server`),
+driven by Playwright in Debian's headless Chromium.
 
 Needs /usr/bin/chromium (``scripts/install_browser.sh``); skipped without it unless $CI is set,
 where a missing browser is a failure. Playwright's own browser download is never used.
@@ -8,26 +8,18 @@ where a missing browser is a failure. Playwright's own browser download is never
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from sim.viz_server import CHROMIUM, CHROMIUM_ARGS, live_server
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOT = ROOT / "runs" / "viz_test_screenshot.png"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-SERVER_START_TIMEOUT = 90.0
 
 
 def _require_browser():
@@ -45,67 +37,14 @@ def _require_browser():
         pytest.skip(msg)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server_command(port: int) -> list[str]:
-    """``drypowder viz --port P`` when the CLI has the subcommand, else ``python -m sim.viz``."""
-    exe = Path(sys.executable).parent / "drypowder"
-    exe = str(exe) if exe.exists() else shutil.which("drypowder")
-    if exe:
-        try:
-            ok = subprocess.run([exe, "viz", "--help"], capture_output=True, timeout=60, cwd=ROOT).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            ok = False
-        if ok:
-            return [exe, "viz", "--port", str(port)]
-    return [sys.executable, "-m", "sim.viz", "--port", str(port)]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-                return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"server did not listen on port {port} within {timeout:.0f}s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _require_browser()
-    port = _free_port()
-    cmd = _server_command(port)
-    log_path = tmp_path_factory.mktemp("viz") / "server.log"
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        try:
-            _wait_for_port(port, proc, SERVER_START_TIMEOUT)
-        except (RuntimeError, TimeoutError) as exc:
-            pytest.fail(f"{exc}; command {cmd}; log:\n{log_path.read_text(errors='replace')[-3000:]}")
-        yield {"url": f"http://127.0.0.1:{port}/", "cmd": cmd, "log": log_path}
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=10)
+        with live_server(tmp_path_factory.mktemp("viz") / "server.log") as srv:
+            yield srv
+    except (RuntimeError, TimeoutError) as exc:     # the server never listened
+        pytest.fail(str(exc))
 
 
 def test_live_page_steps_renders_applies_a_slider_and_stays_offline(server):
