@@ -1,15 +1,17 @@
 """The within-step cascade: forced sales travel from holder to holder, round by round.
 
-Round 0 carries the step's voluntary and crowding-out flows (outside holders rotating out of
-other assets to absorb unfunded issuance, a hyperscaler selling its own Treasuries, retail
-momentum buying and panic selling). Every later round (MODEL.md §6):
+Round 0 carries what is decided on the week's opening state: crowding-out flows (outside holders
+rotating out of other assets to absorb unfunded issuance, a hyperscaler selling its own
+Treasuries), the sales that pay what falls due (fund redemptions, capital calls cash cannot cover)
+and the retail week (momentum buying, panic selling). Every later round carries what the prices
+left by the rounds before force (MODEL.md §6.6):
 
 1. checks every constraint at current prices, in priority order per holder
-   default liquidation > margin call > covenant breach > redemption > commitment;
+   default liquidation > margin call > covenant breach (covenants in round 1 only);
 2. sums all orders per asset and clears each market once (:func:`sim.markets.clear`: exponential
    impact against depth that shrinks as the pool drains, execution at the mid-point);
 3. settles: sellers are paid by the pool's idle cash while it lasts, then by outside buyers; the
-   proceeds repay margin debt, prepay GPU loans, pay redemptions and capital calls;
+   proceeds repay margin debt, prepay GPU loans, pay capital calls (and, after round 0, redemptions);
 4. declares defaults (a holder that cannot meet a constraint), liquidated in the next round and
    settled along claims by the Eisenberg-Noe clearing vector.
 
@@ -130,6 +132,8 @@ class Cascade:
         self.round_now = 0
         self._round(0, *self._round_zero_orders())
         self._pay_obligations()
+        if self.due_now:
+            self._pay_redemptions()
         for r in range(1, rounds + 1):
             self.round_now = r
             orders, retail_books, labels = self._constraint_orders(first=(r == 1))
@@ -137,8 +141,6 @@ class Cascade:
                 if self.liquidating:
                     self._settle_defaults(self.liquidating)
                     self.liquidating = []
-                if self.due_now:
-                    self._pay_redemptions()
                 if not self.to_liquidate:
                     break
                 continue
@@ -148,15 +150,34 @@ class Cascade:
         m.max_rounds = max(m.max_rounds, m.last_rounds)
         self._refresh_software_books()
 
-    def _round_zero_orders(self) -> tuple[np.ndarray, list[RetailOrders], list[str]]:
-        """Round 0: queued sales (own Treasuries) and the retail week (panic sales, momentum buying)."""
-        m = self.m
+    def _order_sheet(self):
+        """An empty round of institutional orders: (orders (N, K) units, labels, put). ``put(row,
+        units, label)`` gives the holder that order unless it is worth $1 thousand or less or the
+        holder already has an order of higher priority (one order per holder per round)."""
+        m, b, p = self.m, self.m.book, self.m.prices
         n = len(m.holders)
         orders = np.zeros((n, m.K))
         labels = [""] * n
-        for row, asset, units, constraint in self.queued:
+
+        def put(row: int, units: np.ndarray, label: str) -> None:
+            if units @ p <= MATERIAL_BN or PRIORITY[label] < PRIORITY.get(labels[row], -1):
+                return
+            orders[row] = np.minimum(units, b.units[row])
+            labels[row] = label
+
+        return orders, labels, put
+
+    def _round_zero_orders(self) -> tuple[np.ndarray, list[RetailOrders], list[str]]:
+        """Round 0, everything decided on the week's opening state: queued sales (a hyperscaler's own
+        Treasuries), the sales that pay what falls due this week (fund redemptions, capital calls cash
+        cannot cover) and the retail week (panic sales, momentum buying)."""
+        m = self.m
+        orders, labels, put = self._order_sheet()
+        for row, asset, units, constraint in self.queued:     # hyperscalers: never a fund or a sovereign
             orders[row, asset] += units
             labels[row] = constraint
+        self._redemption_orders(put)
+        self._commitment_orders(put)
         books: list[RetailOrders] = []
         if m.retail.n:
             books = m.retail.round_zero_orders(m.return_13w(), m.prices)
@@ -173,19 +194,10 @@ class Cascade:
         return self._margins_step[1], self._margins_step[2]
 
     def _constraint_orders(self, first: bool) -> tuple[np.ndarray, list[RetailOrders], list[str]]:
-        """Orders forced this round: (N, K) units for institutions, retail margin-call books."""
+        """Orders forced this round by the prices the last round left: (N, K) units for institutions,
+        retail margin-call books. Covenants are tested in the first of these rounds only."""
         m, b, p = self.m, self.m.book, self.m.prices
-        n = len(m.holders)
-        orders = np.zeros((n, m.K))
-        labels = [""] * n
-        self.proceeds_use: dict[int, str] = {}
-
-        def put(row: int, units: np.ndarray, label: str) -> None:
-            if units @ p <= MATERIAL_BN or PRIORITY[label] < PRIORITY.get(labels[row], -1):
-                return
-            orders[row] = np.minimum(units, b.units[row])
-            labels[row] = label
-
+        orders, labels, put = self._order_sheet()
         # default: liquidate everything the round after default
         for row in self.to_liquidate:
             put(row, b.units[row].copy(), "default")
@@ -251,13 +263,6 @@ class Cascade:
                         units = np.zeros(m.K)
                         units[A["used_gpu"]] = sell[j]
                         put(agent.row, units, "covenant_breach")
-        # redemptions due (once a step)
-        if first:
-            self._redemption_orders(put)
-        # commitments: sovereigns short of cash sell by conviction, once a step (what the execution
-        # price leaves unpaid is raised with next week's calls)
-        if first:
-            self._commitment_orders(put)
         return orders, books, labels
 
     def _redemption_orders(self, put) -> None:
@@ -380,8 +385,6 @@ class Cascade:
         if r > 0 and self.liquidating:
             self._settle_defaults(self.liquidating)
             self.liquidating = []
-        if r > 0 and self.due_now:
-            self._pay_redemptions()
         # record: every (holder, asset) order, holder by holder
         if proceeds is not None:
             rows, ks = orders.nonzero()

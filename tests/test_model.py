@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.cascade import NEVER
-from sim.config import ASSETS
+from sim.config import ASSETS, load_config, resolve_config_arg
 from sim.model import AGENT_KINDS, DryPowderModel
 
 from tests.conftest import SMALL
@@ -179,9 +179,9 @@ def test_momentum_signal_is_the_13_week_return():
 
 
 def test_a_capital_call_beyond_cash_is_raised_once_a_week_by_conviction():
-    """A sovereign with no cash facing a call sells its lowest-conviction asset in the first round
-    of the cascade, pays the call from the proceeds, and raises what the execution price left
-    unpaid with the next week's sales (never in a second round of the same week)."""
+    """A sovereign with no cash facing a call sells its lowest-conviction asset in round 0, with the
+    week's other flows decided at the open, pays the call from the proceeds, and raises what the
+    execution price left unpaid with the next week's sales (never in a later round of the same week)."""
     m = DryPowderModel(rng=4, **SMALL)
     sov, lab = m.sovereigns[0], m.labs[0]
     first_asset = next(a for a in m.cfg.sovereigns.conviction_order if a in ASSETS)
@@ -193,7 +193,7 @@ def test_a_capital_call_beyond_cash_is_raised_once_a_week_by_conviction():
     m.cascade.add_obligation(sov.row, lab.row, call, "capital_call_test")
     m.step()
     sales = m.events_frame().query(f"agent_id == {sov.unique_id} and constraint == 'commitment'")
-    assert len(sales) and set(sales["round"]) == {1}
+    assert len(sales) and set(sales["round"]) == {0}
     assert set(sales.asset) == {first_asset}        # the first asset alone covers the call
     raised = sales.value_bn.sum()
     left = sum(o[2] for o in m.cascade.obligations if o[0] == sov.row and o[3] == "capital_call_test")
@@ -201,6 +201,27 @@ def test_a_capital_call_beyond_cash_is_raised_once_a_week_by_conviction():
     assert left < 0.01 * call                       # the price impact of the sale, not more
     m.step()
     assert not any(o[3] == "capital_call_test" for o in m.cascade.obligations)
+
+
+@pytest.mark.parametrize("scenario, seed", [("baseline", 0), ("dry_powder_exhausted", 4)])
+def test_cascade_rounds_count_only_sales_forced_by_the_week_s_prices(scenario, seed):
+    """What falls due at the open (redemptions, capital calls cash cannot cover, a hyperscaler's own
+    Treasuries) trades in round 0; rounds 1... carry only what the week's price moves force: margin
+    calls, covenant cures and the liquidation of holders that defaulted. A week has cascade rounds
+    exactly when such a sale happened, and as many as the last round that had one."""
+    cfg = load_config(resolve_config_arg(scenario), {"seed": seed, "simulation.steps": 104})
+    m = DryPowderModel(cfg).run()
+    events = m.events_frame()
+    sales = events[(events.units_sold != 0) & (events.agent_kind != "market")]
+    scheduled = sales[sales.constraint.isin(["redemption", "commitment", "crowding_out"])]
+    reactive = sales[sales.constraint.isin(["margin_call", "covenant_breach", "default"])]
+    assert len(scheduled) and len(reactive)
+    assert set(scheduled["round"]) == {0}
+    assert reactive["round"].min() >= 1
+    rounds = m.model_frame().set_index("step")["cascade_rounds"].iloc[1:]
+    last_reactive = reactive.groupby("step")["round"].max().reindex(rounds.index, fill_value=0)
+    np.testing.assert_array_equal(rounds.to_numpy(), last_reactive.to_numpy())
+    assert (rounds == 0).sum() > len(rounds) // 2       # most weeks have something due, few cascade
 
 
 def test_close_frees_a_finished_run_without_the_cyclic_collector():
