@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -442,7 +443,11 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``data`` with dotted-key overrides set (``{"dry_powder.initial_bn": 800}``)."""
-    out = copy.deepcopy(data)
+    return _set_overrides(copy.deepcopy(data), overrides)
+
+
+def _set_overrides(out: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """:func:`apply_overrides` on ``out`` itself."""
     for dotted, value in overrides.items():
         parts = str(dotted).split(".")
         node = out
@@ -458,20 +463,27 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return out
 
 
+@functools.cache
 def _defaults() -> dict[str, Any]:
+    """The defaults as a dict (shared: copy before changing it; :func:`deep_merge` does)."""
     return Config().to_dict()
 
 
 def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """``update`` laid over ``base``: mappings merge key by key (so a config or ``--set`` may give one
-    field of one asset), anything else is replaced."""
+    field of one asset), anything else is replaced. Neither argument is changed; the result shares
+    nothing with them."""
     out = copy.deepcopy(base)
+    _merge_into(out, update)
+    return out
+
+
+def _merge_into(out: dict[str, Any], update: dict[str, Any]) -> None:
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
+            _merge_into(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
-    return out
 
 
 def load_config(config: "str | Path | dict | Config | None" = None, overrides: dict[str, Any] | None = None) -> Config:
@@ -484,10 +496,10 @@ def load_config(config: "str | Path | dict | Config | None" = None, overrides: d
     elif config is None:
         data, source = (read_yaml(BASELINE_PATH) if BASELINE_PATH.exists() else {}), str(BASELINE_PATH.name)
     elif isinstance(config, dict):
-        data, source = copy.deepcopy(config), "(dict)"
+        data, source = config, "(dict)"            # deep_merge copies it
     else:
         data, source = read_yaml(config), str(config)
-    data = apply_overrides(deep_merge(_defaults(), data), overrides)
+    data = _set_overrides(deep_merge(_defaults(), data), overrides)   # (the merge is a fresh copy)
     try:
         return Config.model_validate(data)
     except ValidationError as err:

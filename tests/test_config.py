@@ -110,6 +110,23 @@ def test_config_is_frozen_and_hash_tracks_content():
     assert isinstance(Config.model_validate(cfg.to_dict()), Config)
 
 
+def test_loading_a_dict_shares_nothing_with_it_or_with_the_defaults():
+    """A config built from a dict (how experiment workers build every run's config) neither changes
+    the dict nor is changed by it later, and leaves the defaults every later load starts from as
+    they were: no run's overrides leak into the next run's config."""
+    data = {"dry_powder": {"initial_bn": 123.0}, "assets": {"crypto": {"depth_bn": 900.0}}}
+    cfg = load_config(data, {"retail.holders": 77, "assets.saas.vol": 0.9})
+    assert data == {"dry_powder": {"initial_bn": 123.0}, "assets": {"crypto": {"depth_bn": 900.0}}}
+    data["dry_powder"]["initial_bn"] = -5.0
+    data["assets"]["crypto"]["depth_bn"] = -5.0
+    assert cfg.dry_powder.initial_bn == 123.0 and cfg.assets["crypto"].depth_bn == 900.0
+    fresh, defaults = load_config({}), Config()
+    assert fresh.digest() == load_config(defaults.to_dict()).digest()
+    assert fresh.retail.holders == defaults.retail.holders != 77
+    assert fresh.assets["saas"].vol == defaults.assets["saas"].vol != 0.9
+    assert fresh.assets["crypto"].depth_bn == defaults.assets["crypto"].depth_bn
+
+
 def test_one_field_of_one_asset_can_be_overridden():
     base = load_config()
     cfg = load_config(None, {"assets.crypto.depth_bn": 900})
