@@ -130,7 +130,7 @@ def leverage() -> None:
         r = np.diff(np.log(m.model_frame()["price_hyperscaler_equity"].to_numpy()))
         ax[2].hist(r, bins=40, alpha=0.5, density=True, label=f"{label} leverage")
     ax[2].set_yscale("log")
-    ax[2].set_title("Weekly hyperscaler-equity returns: tails fatten with leverage")
+    ax[2].set_title("Hyperscaler-equity weekly returns:\nfatter tails with leverage", fontsize=10)
     ax[2].legend()
     save(fig, ax[:2], "leverage")       # the third panel is a histogram of returns
 
