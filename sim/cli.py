@@ -184,7 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from sim import experiments
     if args.command in experiments.COMMANDS:
-        experiments.start_workers_early(args)     # workers import the model while this process imports the rest
+        # the forkserver imports the model for the workers (about 2 s) while this process imports the
+        # rest; the figures' plotting library too (about 1 s), which would otherwise be imported
+        # after the last run, with the workers idle
+        if experiments.start_workers_early(args) and not getattr(args, "no_figures", False):
+            import sim.experiment_plots  # noqa: F401
     handler = COMMANDS.get(args.command) or experiments.COMMANDS[args.command]
     try:
         return int(handler(args) or 0)
