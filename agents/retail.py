@@ -229,7 +229,12 @@ class RetailPopulation(mesa.Agent):
         if np.maximum.reduce(strength) * cap <= 1.0 - 1e-9:
             # kappa / 13 <= 1 / strength for every holder (always so with weights summing to one,
             # strength <= 0.5 and kappa <= 26): the cap binds wherever strength > 0, no divide needed
-            rate = np.multiply(strength > 0, cap)
+            if np.minimum.reduce(strength) > 0:      # the usual week: every holder holds a rising asset
+                rate = np.multiply(self.cash, cap)
+                if self.closed.any() if any_closed is None else any_closed:
+                    rate[self.closed] = 0.0
+                return rate, signal / prices
+            rate = np.where(strength > 0, cap, 0.0)
         else:
             # min(1 / strength, kappa / 13) where strength > 0, else 0: 1/0 = inf is capped, then zeroed
             # (a masked divide, where=strength > 0, costs three times as much)

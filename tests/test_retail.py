@@ -29,11 +29,21 @@ def weeks():
     return rr.price_path(26)
 
 
-@pytest.mark.parametrize("kappa", [0.5, 200.0])
-def test_population_follows_the_numpy_rule_holder_by_holder(weeks, kappa):
+@pytest.mark.parametrize("kappa, concentrated", [(0.5, False), (200.0, False), (0.5, True)])
+def test_population_follows_the_numpy_rule_holder_by_holder(weeks, kappa, concentrated):
     """kappa 0.5 (the default): the kappa / 13 cap binds for every buyer; kappa 200: some holders
-    spend min(kappa / 13, 1 / strength) = 1 / strength, the other branch of the momentum rate."""
+    spend min(kappa / 13, 1 / strength) = 1 / strength, the other branch of the momentum rate.
+    concentrated: a tenth of the holders own crypto alone, so in weeks when crypto has not risen they
+    buy nothing while the others buy (the rate's branch for holders with no rising asset)."""
     pop = _population(3000, margin_share=0.3, momentum_sensitivity=kappa)
+    crypto = 5
+    if concentrated:
+        weights, units = pop.weights, pop.units
+        weights[::10] = 0.0
+        weights[::10, crypto] = 1.0
+        units[::10] = 0.0
+        units[::10, crypto] = pop.peak[::10] - pop.cash[::10]      # the same wealth, in crypto (prices 1)
+        pop.weights, pop.units = weights, units
     start = pop.units.sum(axis=0)
     ref = rr.NumpyRetail(pop)
     panicked = margin_called = 0
@@ -43,10 +53,12 @@ def test_population_follows_the_numpy_rule_holder_by_holder(weeks, kappa):
                   mm=np.minimum(last.mm * 2, 1.0), inflow=last.inflow)
     # and a first week in which every asset has risen over 13 weeks: momentum buys all of them
     boom = rr.Week(prices=weeks[0].prices, r13=np.abs(weeks[0].r13) + 0.05, mm=weeks[0].mm, inflow=weeks[0].inflow)
-    strength_capped = 0
+    strength_capped = some_hold_no_riser = 0
     for w in [boom, *weeks, gap]:
         signal = np.minimum(np.maximum(w.r13, 0.0), 0.5)
         strength_capped += int(np.any(pop.weights @ signal * (kappa / 13) > 1.0))
+        strength = pop.weights @ signal
+        some_hold_no_riser += int(np.any(strength == 0) and np.any(strength > 0))
         peak_before, debt_before = pop.peak.copy(), pop.debt.copy()
         rr.population_week(pop, w)
         ref.week(w)
@@ -60,7 +72,33 @@ def test_population_follows_the_numpy_rule_holder_by_holder(weeks, kappa):
     # the path exercises every branch of the rule
     assert panicked > 0 and margin_called > 0 and pop.closed.any()
     assert (strength_capped > 0) == (kappa > 26)
+    assert (some_hold_no_riser > 0) == concentrated
     assert not np.allclose(pop.units.sum(axis=0), start)
+
+
+@pytest.mark.parametrize("crypto_r13", [-0.1, 0.2])
+def test_momentum_buyers_are_the_open_accounts_holding_a_rising_asset(crypto_r13):
+    """The momentum book counts as buyers exactly the holders with cash, an open account and some
+    weight in an asset that rose over 13 weeks (strength > 0), and each spends
+    cash * kappa * strength / 13 (MODEL.md §6.1), the others nothing."""
+    pop = _population(2000)
+    weights = pop.weights
+    weights[::4] = 0.0
+    weights[::4, 5] = 1.0                                   # a quarter of the holders own crypto alone
+    pop.weights = weights
+    pop.closed[1::8] = True                                 # and some accounts are closed
+    r13 = np.array([0.0, 0.0, 0.3, 0.1, -0.2, crypto_r13, 0.0, 0.0])
+    prices = np.ones(8)
+    cash = pop.cash.copy()
+    books = pop.round_zero_orders(r13, prices)
+    momentum = next(b for b in books if b.label == "momentum")
+    strength = pop.weights @ np.maximum(r13, 0.0)
+    buyers = (strength > 0) & ~pop.closed & (cash > 0)
+    assert momentum.holders == np.count_nonzero(buyers)
+    assert (momentum.holders < 2000 - np.count_nonzero(pop.closed)) == (crypto_r13 < 0)
+    spent = momentum.units.sum(axis=0)                      # prices 1: units bought = cash spent
+    np.testing.assert_allclose(spent, np.where(buyers, cash * pop.params.momentum_sensitivity * strength / 13, 0.0),
+                               rtol=1e-12, atol=0)
 
 
 def test_population_holds_only_the_assets_retail_portfolios_contain(weeks):
