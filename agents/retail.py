@@ -229,12 +229,11 @@ class RetailPopulation(mesa.Agent):
         if np.maximum.reduce(strength) * cap <= 1.0 - 1e-9:
             # kappa / 13 <= 1 / strength for every holder (always so with weights summing to one,
             # strength <= 0.5 and kappa <= 26): the cap binds wherever strength > 0, no divide needed
-            if np.minimum.reduce(strength) > 0:      # the usual week: every holder holds a rising asset
+            if np.minimum.reduce(strength) > 0:      # the usual week: every holder holds an asset that rose
                 rate = np.multiply(self.cash, cap)
-                if self.closed.any() if any_closed is None else any_closed:
-                    rate[self.closed] = 0.0
-                return rate, signal / prices
-            rate = np.where(strength > 0, cap, 0.0)
+            else:
+                rate = np.where(strength > 0, cap, 0.0)
+                rate *= self.cash
         else:
             # min(1 / strength, kappa / 13) where strength > 0, else 0: 1/0 = inf is capped, then zeroed
             # (a masked divide, where=strength > 0, costs three times as much)
@@ -242,9 +241,9 @@ class RetailPopulation(mesa.Agent):
                 rate = np.divide(1.0, strength)
             np.minimum(rate, cap, out=rate)
             np.multiply(rate, strength > 0, out=rate)
+            rate *= self.cash
         if self.closed.any() if any_closed is None else any_closed:
-            rate[self.closed] = 0.0
-        rate *= self.cash
+            rate[self.closed] = 0.0                  # closed accounts buy nothing
         return rate, signal / prices
 
     def _panic(self, prices: np.ndarray, any_closed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:

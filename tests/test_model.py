@@ -221,7 +221,7 @@ def test_cascade_rounds_count_only_sales_forced_by_the_week_s_prices(scenario, s
     rounds = m.model_frame().set_index("step")["cascade_rounds"].iloc[1:]
     last_reactive = reactive.groupby("step")["round"].max().reindex(rounds.index, fill_value=0)
     np.testing.assert_array_equal(rounds.to_numpy(), last_reactive.to_numpy())
-    assert (rounds == 0).sum() > len(rounds) // 2       # most weeks have something due, few cascade
+    assert (rounds == 0).sum() > len(rounds) // 2       # most weeks have no cascade round at all
 
 
 def test_close_frees_a_finished_run_without_the_cyclic_collector():
