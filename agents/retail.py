@@ -115,6 +115,7 @@ class RetailPopulation(mesa.Agent):
             self.margin_accounts = np.zeros(0, dtype=int)
             self._buf = np.zeros((len(self.assets), 0))
             self._held = np.zeros(k, dtype=bool)
+            self._least_weight, self._most_weight_total = np.zeros(len(self.assets)), 0.0
             self._n_margin = 0
             self.units_total = np.zeros(k)
             return
@@ -142,6 +143,7 @@ class RetailPopulation(mesa.Agent):
         self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
         self._buf = np.empty_like(self._ut)                    # scratch for the week's momentum book
         self._held = self._held_assets()                       # assets some holder can ever own
+        self._weight_bounds()
         self.units_total = self.aggregate_units()             # kept up to date by fill()
 
     # ------------------------------------------------------------------ views
@@ -169,6 +171,7 @@ class RetailPopulation(mesa.Agent):
     def weights(self, value: np.ndarray) -> None:
         self._wt = self._stored(value, "weights")
         self._held = self._held_assets()
+        self._weight_bounds()
 
     def _expand(self, stored: np.ndarray) -> np.ndarray:
         out = np.zeros((self.n, self.n_assets))
@@ -189,6 +192,12 @@ class RetailPopulation(mesa.Agent):
         held = np.zeros(self.n_assets, dtype=bool)
         held[self.assets] = self._wt.any(axis=1)
         return held
+
+    def _weight_bounds(self) -> None:
+        """Bounds on sum_k w_hk s_k that hold for every holder (used by :meth:`_momentum_rate`):
+        the smallest weight any holder gives each stored asset, and the largest row total."""
+        self._least_weight = np.minimum.reduce(self._wt, axis=1) if self.n else np.zeros(len(self.assets))
+        self._most_weight_total = float(np.maximum.reduce(_sum(self._wt, 0))) if self.n else 0.0
 
     def savings(self, inflow_bn: float) -> np.ndarray:
         """Each holder's share of a week's savings inflow: ``inflow_bn * wealth_share`` (kept from
@@ -224,27 +233,35 @@ class RetailPopulation(mesa.Agent):
         signal = np.minimum(np.maximum(r13, 0.0), MOMENTUM_SIGNAL_CAP)
         if self.n == 0 or not _any(signal):
             return None
-        strength = _vecmat(signal[self.assets], self._wt)     # >= 0
         cap = self.params.momentum_sensitivity / 13.0
-        if np.maximum.reduce(strength) * cap <= 1.0 - 1e-9:
-            # kappa / 13 <= 1 / strength for every holder (always so with weights summing to one,
-            # strength <= 0.5 and kappa <= 26): the cap binds wherever strength > 0, no divide needed
-            if np.minimum.reduce(strength) > 0:      # the usual week: every holder holds an asset that rose
-                rate = np.multiply(self.cash, cap)
-            else:
+        stored = signal[self.assets]
+        if self._cap_binds_for_all(stored, cap):     # the usual week
+            rate = np.multiply(self.cash, cap)
+        else:
+            strength = _vecmat(stored, self._wt)     # >= 0
+            if np.maximum.reduce(strength) * cap <= 1.0 - 1e-9:
+                # kappa / 13 <= 1 / strength for every holder: the cap binds wherever strength > 0
                 rate = np.where(strength > 0, cap, 0.0)
                 rate *= self.cash
-        else:
-            # min(1 / strength, kappa / 13) where strength > 0, else 0: 1/0 = inf is capped, then zeroed
-            # (a masked divide, where=strength > 0, costs three times as much)
-            with np.errstate(divide="ignore"):
-                rate = np.divide(1.0, strength)
-            np.minimum(rate, cap, out=rate)
-            np.multiply(rate, strength > 0, out=rate)
-            rate *= self.cash
+            else:
+                # min(1 / strength, kappa / 13) where strength > 0, else 0: 1/0 = inf is capped, then
+                # zeroed (a masked divide, where=strength > 0, costs three times as much)
+                with np.errstate(divide="ignore"):
+                    rate = np.divide(1.0, strength)
+                np.minimum(rate, cap, out=rate)
+                np.multiply(rate, strength > 0, out=rate)
+                rate *= self.cash
         if self.closed.any() if any_closed is None else any_closed:
             rate[self.closed] = 0.0                  # closed accounts buy nothing
         return rate, signal / prices
+
+    def _cap_binds_for_all(self, stored_signal: np.ndarray, cap: float) -> bool:
+        """Whether 0 < kappa / 13 <= 1 / strength_h for every holder, read off the weight bounds
+        without the holder-by-holder strength: strength_h is at most max_k s_k times the holder's
+        weight total (always within the cap with weights summing to one, s_k <= 0.5 and kappa <= 26),
+        and at least w_hk s_k > 0 for an asset k that rose and that every holder holds."""
+        return (float(np.maximum.reduce(stored_signal)) * self._most_weight_total * (1.0 + 1e-12) * cap
+                <= 1.0 - 1e-9 and bool(_any(np.multiply(stored_signal, self._least_weight) > 0.0)))
 
     def _panic(self, prices: np.ndarray, any_closed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, units sold (len(assets), m)) of holders in panic this week; resets their peaks."""
@@ -325,7 +342,8 @@ class RetailPopulation(mesa.Agent):
                     np.multiply(self._wt[self._slot[k]], rate, out=buys[i])
                     buys[i] *= q[k]
             if len(assets):
-                books.append(RetailOrders("momentum", None, buys, -1.0, int(np.count_nonzero(rate)), assets))
+                buyers = self.n if np.minimum.reduce(rate) > 0 else int(np.count_nonzero(rate))
+                books.append(RetailOrders("momentum", None, buys, -1.0, buyers, assets))
         return books
 
     def margin_orders(self, prices: np.ndarray, mm: np.ndarray) -> tuple[RetailOrders | None, np.ndarray]:

@@ -76,6 +76,33 @@ def test_population_follows_the_numpy_rule_holder_by_holder(weeks, kappa, concen
     assert not np.allclose(pop.units.sum(axis=0), start)
 
 
+@pytest.mark.parametrize("kappa, crypto_only, crypto_r13, shortcut", [
+    (0.5, False, -0.1, True),      # the usual week: the cap binds for every holder
+    (0.5, True, -0.1, False),      # some holders own only crypto, which fell: they buy nothing
+    (0.5, True, 0.2, True),        # ... unless crypto rose, which every holder owns some of
+    (200.0, False, -0.1, False),   # kappa / 13 above 1 / strength: the cap need not bind
+])
+def test_the_usual_week_s_momentum_rate_is_read_off_the_weight_bounds(kappa, crypto_only, crypto_r13, shortcut):
+    """Without the holder-by-holder strength, the momentum rate is cash * kappa / 13 when the weight
+    bounds prove the cap binds for every holder (MODEL.md §6.1); either way the rate equals
+    cash * min(kappa / 13, 1 / strength) where strength > 0 and 0 elsewhere, holder by holder."""
+    pop = _population(2000, momentum_sensitivity=kappa)
+    if crypto_only:
+        weights = pop.weights
+        weights[::4] = 0.0
+        weights[::4, 5] = 1.0
+        pop.weights = weights
+    r13 = np.array([0.0, 0.0, 0.3, 0.1, -0.2, crypto_r13, 0.0, 0.0])
+    signal = np.minimum(np.maximum(r13, 0.0), 0.5)
+    assert pop._cap_binds_for_all(signal[pop.assets], kappa / 13) == shortcut
+    rate, _ = pop._momentum_rate(r13, np.ones(8))
+    strength = pop.weights @ signal
+    with np.errstate(divide="ignore"):
+        expected = np.where(strength > 0, pop.cash * np.minimum(kappa / 13, 1.0 / strength), 0.0)
+    np.testing.assert_allclose(rate, expected, rtol=1e-15, atol=0)
+    assert (np.count_nonzero(rate) == 2000) == (not crypto_only or crypto_r13 > 0)
+
+
 @pytest.mark.parametrize("crypto_r13", [-0.1, 0.2])
 def test_momentum_buyers_are_the_open_accounts_holding_a_rising_asset(crypto_r13):
     """The momentum book counts as buyers exactly the holders with cash, an open account and some
