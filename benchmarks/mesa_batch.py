@@ -55,7 +55,9 @@ def main(argv=None) -> int:
     from sim.model import DryPowderModel
     grid, seeds, overrides, steps = grid_and_seeds(args.spec)
     t0 = time.perf_counter()
-    rows = mesa.batch_run(DryPowderModel, parameters={**overrides, **grid}, number_processes=args.processes,
+    # detail=False as `drypowder sweep` builds its models: no event log or agent rows, the same runs
+    rows = mesa.batch_run(DryPowderModel, parameters={**overrides, **grid, "detail": False},
+                          number_processes=args.processes,
                           rng=seeds, max_steps=steps, data_collection_period=-1, display_progress=False)
     wall = time.perf_counter() - t0
     keys = [*grid, "rng", "Step", "ai_revenue_bn", "dry_powder_bn", "ig_spread_bp"]

@@ -623,6 +623,8 @@ class Cascade:
             if value > 0 and constraint in FORCED and asset != "cash":
                 step_fire_sales += value
                 fire_sale_volume += value
+            if events is None:
+                continue                # a model built with detail=False keeps no event log
             if agent is None:
                 events.append((step, r, -1, "market", "Outside holders", constraint, asset, units, value, ret, holders,
                                detail))

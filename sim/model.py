@@ -132,15 +132,19 @@ def _metric_reporter(key: str):
 
 
 class DryPowderModel(mesa.Model):
-    """The AI-capex liquidity cycle. ``DryPowderModel(config=None, rng=None, **overrides)``.
+    """The AI-capex liquidity cycle. ``DryPowderModel(config=None, rng=None, *, detail=True, **overrides)``.
 
     ``config``: a path, dict or :class:`sim.config.Config` (default: the baseline); ``rng``: seed
     or generator (default: ``config.seed``); overrides as dotted keys, e.g.
-    ``DryPowderModel(**{"dry_powder.initial_bn": 800})``.
+    ``DryPowderModel(**{"dry_powder.initial_bn": 800})``. ``detail=False`` keeps no agent rows and
+    no event log (what experiments need is the summary and the model-level series, which are the
+    same either way).
     """
 
-    def __init__(self, config: "str | Path | dict | Config | None" = None, rng: Any = None, **overrides):
+    def __init__(self, config: "str | Path | dict | Config | None" = None, rng: Any = None, *, detail: bool = True,
+                 **overrides):
         cfg = _load_config(config, overrides)
+        self.detail = bool(detail)
         super().__init__(rng=cfg.seed if rng is None else rng)
         self.seed_used = int(cfg.seed) if rng is None else (int(rng) if isinstance(rng, (int, np.integer)) else None)
         self.cfg = cfg
@@ -167,7 +171,8 @@ class DryPowderModel(mesa.Model):
         self._init_tracking()
         self.datacollector = MetricsCollector(model_reporters={key: _metric_reporter(key) for key in self.metrics})
         self.datacollector.collect(self)
-        self._record_agents()
+        if self.detail:
+            self._record_agents()
 
     # ================================================================== construction
     def _asset_arrays(self) -> None:
@@ -359,8 +364,9 @@ class DryPowderModel(mesa.Model):
         self.weeks_closed = 0            # weeks whose close is recorded; the latest return is row (n - 1) % window
         self.price_history = [self.prices.copy()]    # weekly closes (the last 30), t=0 first
         self.quarter_end_nav = self.fund_nav()      # fund NAVs at the last quarter end (t=0 at first)
-        self.events: list[tuple] = []        # rows of sim.cascade.EVENT_COLUMNS
-        self.agent_rows: list[dict] = []
+        # the detail tables, kept unless the model is built with detail=False (summary and series only)
+        self.events: list[tuple] | None = [] if self.detail else None    # rows of sim.cascade.EVENT_COLUMNS
+        self.agent_rows: list[dict] | None = [] if self.detail else None
         self.defaults_by_kind = {k: 0 for k in AGENT_KINDS}
         self.redemption_requests_bn = {"private_credit": 0.0, "hedge_fund": 0.0}   # outside investors' requests
         self.step_fire_sales = 0.0
@@ -901,7 +907,7 @@ class DryPowderModel(mesa.Model):
         self.peak_ust10y = max(self.peak_ust10y, self.pool.coc.ust10y)
         self._update_metrics()
         self.datacollector.collect(self)
-        if self.steps % self.cfg.simulation.agent_report_every == 0 or self.steps == self.horizon:
+        if self.detail and (self.steps % self.cfg.simulation.agent_report_every == 0 or self.steps == self.horizon):
             self._record_agents()
 
     def return_13w(self) -> np.ndarray:
@@ -1009,12 +1015,19 @@ class DryPowderModel(mesa.Model):
 
     def agents_frame(self):
         import pandas as pd
+        self._need_detail("agents_frame")
         return pd.DataFrame(self.agent_rows)
 
     def events_frame(self):
         import pandas as pd
         from sim.cascade import EVENT_COLUMNS
+        self._need_detail("events_frame")
         return pd.DataFrame(self.events, columns=EVENT_COLUMNS)
+
+    def _need_detail(self, what: str) -> None:
+        if not self.detail:
+            raise RuntimeError(f"{what}: this model was built with detail=False, which keeps no agent rows or "
+                               "event log; build it with detail=True (the default)")
 
     def summary(self) -> dict[str, Any]:
         from sim.summary import summarize

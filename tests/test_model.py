@@ -224,6 +224,21 @@ def test_cascade_rounds_count_only_sales_forced_by_the_week_s_prices(scenario, s
     assert (rounds == 0).sum() > len(rounds) // 2       # most weeks have no cascade round at all
 
 
+@pytest.mark.parametrize("scenario, seed", [("baseline", 0), ("dry_powder_exhausted", 4)])
+def test_a_model_without_detail_runs_the_same_and_keeps_no_events_or_agent_rows(scenario, seed):
+    """detail=False (what experiments build) changes what is kept, not what happens: the same
+    model-level series and summary, fire-sale totals included, with no event log or agent rows."""
+    cfg = load_config(resolve_config_arg(scenario), {"seed": seed, "simulation.steps": 104})
+    full, lean = DryPowderModel(cfg).run(), DryPowderModel(cfg, detail=False).run()
+    assert full.summary() == lean.summary()
+    assert full.model_frame().equals(lean.model_frame())
+    assert full.summary()["fire_sale_volume_bn"] > 0 and len(full.events) and len(full.agent_rows)
+    assert lean.events is None and lean.agent_rows is None
+    for frame in (lean.events_frame, lean.agents_frame):
+        with pytest.raises(RuntimeError, match="detail=False"):
+            frame()
+
+
 def test_close_frees_a_finished_run_without_the_cyclic_collector():
     """Batch runners close each model once its outputs are read: the model, its agents and its
     arrays are freed by reference counting alone (a worker does not accumulate dead runs)."""
