@@ -92,14 +92,10 @@ class Book:
         amt = np.asarray(amount, dtype=float)
         if (isinstance(payer, _INT) and isinstance(payee, np.ndarray) and payee.ndim == 1 and amt.ndim == 1
                 and len(payee) == len(amt)):
-            # one payer, many payees: the payer pays each amount in turn, as np.subtract.at would
-            left = float(self.cash[payer])
-            for a in amt.tolist():
-                left -= a
-            self.cash[payer] = left
             if len(set(payee.tolist())) == len(payee):
-                self.cash[payee] += amt
+                self.transfer_to_each(payer, payee, amt)
             else:
+                self._pay_in_turn(payer, amt)
                 np.add.at(self.cash, payee, amt)
             return
         if np.ndim(payer) == 0 and np.ndim(payee) == 0 and amt.ndim == 0:
@@ -109,6 +105,20 @@ class Book:
         payer, payee, amt = np.broadcast_arrays(np.asarray(payer), np.asarray(payee), amt)
         np.subtract.at(self.cash, payer, amt)
         np.add.at(self.cash, payee, amt)
+
+    def transfer_to_each(self, payer: int, payees: np.ndarray, amounts: np.ndarray) -> None:
+        """Cash from one holder to each of several distinct holders (``amounts`` aligned with
+        ``payees``, a float array): :meth:`transfer` for a payer and payees known to be distinct,
+        such as a lab paying its compute providers, without checking them."""
+        self._pay_in_turn(payer, amounts)
+        self.cash[payees] += amounts
+
+    def _pay_in_turn(self, payer: int, amounts: np.ndarray) -> None:
+        """The payer pays each amount in turn, as np.subtract.at would (the same rounding)."""
+        left = float(self.cash[payer])
+        for a in amounts.tolist():
+            left -= a
+        self.cash[payer] = left
 
     def receive(self, rows: int | slice | np.ndarray, amount, category: str) -> None:
         """Cash from outside the model (``amount`` >= 0, distinct rows): ``external(rows, amount, category)``."""

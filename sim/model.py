@@ -527,7 +527,7 @@ class DryPowderModel(mesa.Model):
             b.external(row, lab.revenue_rate(self.ai_revenue) * dt, "ai_revenue")
             bill = lab.compute_rate(t) * dt
             paid = min(bill, max(cash[row], 0.0))
-            b.transfer(row, self.contract_rows, paid * self.contract_shares[li])
+            b.transfer_to_each(row, self.contract_rows, paid * self.contract_shares[li])    # distinct providers
             self._pay_out(row, c.ai_labs.other_cost_share * bill, "lab_operating_costs")
             if paid < bill - 1e-9:
                 self.cascade.declare_default(lab, "payment")

@@ -215,6 +215,28 @@ def test_ledger_records_one_amount_paid_by_several_rows():
     assert b.cash.sum() == pytest.approx(10.0 - 3.0)                 # transfers create nothing
 
 
+def test_one_payer_pays_each_payee_in_turn_as_subtract_at_would():
+    """Book.transfer from one holder to many, and transfer_to_each for payees known to be distinct,
+    move the same cash bit for bit as numpy's unbuffered subtract.at / add.at (repeated payees add up)."""
+    from sim.balance_sheets import Book
+    rng = np.random.default_rng(11)
+    start = rng.random(8) * 10
+    amounts = rng.random(5) / 7
+    for payees in (np.array([1, 3, 4, 6, 7]), np.array([1, 3, 3, 6, 1])):
+        want = start.copy()
+        np.subtract.at(want, np.zeros(5, dtype=int), amounts)
+        np.add.at(want, payees, amounts)
+        books = [Book(8, 1) for _ in range(2)]
+        for b in books:
+            b.cash[:] = start
+        books[0].transfer(0, payees, amounts)
+        np.testing.assert_array_equal(books[0].cash, want)
+        if len(set(payees.tolist())) == len(payees):
+            books[1].transfer_to_each(0, payees, amounts)
+            np.testing.assert_array_equal(books[1].cash, want)
+        assert books[0].cash.sum() == pytest.approx(start.sum(), rel=1e-15)     # nothing created
+
+
 def test_divide_where_positive_matches_the_masked_divide():
     from sim.arrays import divide_where_positive
     rng = np.random.default_rng(3)
