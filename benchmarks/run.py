@@ -73,20 +73,22 @@ _COUNT_RUNS = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from sim.model import DryPowderModel
+lean = {"detail": False} if sys.argv[3] == "lean" else {}
 for seed in range(int(sys.argv[2])):
-    DryPowderModel(rng=seed).run()
+    DryPowderModel(rng=seed, **lean).run()
 """
 
 
-def instructions_per_run(tree: Path) -> float | None:
+def instructions_per_run(tree: Path, lean: bool = False) -> float | None:
     """Instructions executed by one baseline run (construction + 156 weeks) with the code in ``tree``:
-    valgrind's count for 3 runs minus that for 1 run (imports cancel out), halved."""
+    valgrind's count for 3 runs minus that for 1 run (imports cancel out), halved. ``lean``: the
+    model as experiments build it (``detail=False``: no event log or agent rows)."""
     if shutil.which("valgrind") is None:
         return None
     counts = []
     for n in (1, 3):
         r = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                            sys.executable, "-c", _COUNT_RUNS, str(tree), str(n)],
+                            sys.executable, "-c", _COUNT_RUNS, str(tree), str(n), "lean" if lean else "full"],
                            capture_output=True, text=True,
                            env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
         refs = [line for line in r.stderr.splitlines() if "I   refs" in line or "I refs" in line]
@@ -336,7 +338,8 @@ def bench_mc(rep: Report, quick: bool) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="drypowder-bench-mc-"))
     res: dict = {}
     try:
-        n = 16 if quick else 96          # long enough that the pool's start-up (a few seconds) does not dominate
+        # long enough that the start-up (about 3 s, as long as 15 runs on one worker) does not dominate
+        n = 16 if quick else 192
         # one efficiency per pair of commands run back to back (1 worker first, then 2 first, ...), the
         # median of the pairs: one pair moves by 0.2 with the host's other load from one minute to the next
         pairs = []
@@ -438,6 +441,10 @@ def bench_instructions(rep: Report, rev: str | None, tree: Path | None) -> dict:
     res["current"] = now
     note = "" if now is not None else "valgrind not found or failed"
     rep.add("instructions per baseline run", now / 1e6 if now else None, "M", note=note)
+    lean = instructions_per_run(ROOT, lean=True) if now else None
+    res["current_lean"] = lean
+    rep.add("instructions per baseline run as experiments build it (detail=False)", lean / 1e6 if lean else None,
+            "M", note=note)
     if rev or tree:
         tmp = Path(tempfile.mkdtemp(prefix="drypowder-before-"))
         try:
