@@ -289,25 +289,27 @@ class RetailPopulation(mesa.Agent):
         m = self._n_margin                  # margin accounts are rows 0..m-1
         if m == 0:
             return None, None, _NO_ROWS
-        # cash counts towards equity: only debt net of cash is at risk
-        net_debt = np.maximum(self.debt[:m] - self.cash[:m], 0.0)
-        # Screen: an account is called only when equity (assets - net debt) is below its requirement
-        # sum_k mm_k v_k. Two matrix-vector products find the candidates, with a slack far above
-        # rounding, so that no account the exact rule would call is missed; the exact rule
-        # (margin_call_sales) then runs on the candidates only (every other account sells nothing).
+        # Screen: an account is called only when it has net debt (debt less cash, which counts towards
+        # equity) and equity (assets - net debt) is below its requirement sum_k mm_k v_k. Two
+        # matrix-vector products find the candidates, with a slack far above rounding, so that no
+        # account the exact rule would call is missed: assets - required - (debt - cash) is below the
+        # slack for every such account (accounts with cash above their debt may pass the screen too,
+        # and the exact rule calls none of them). The exact rule (margin_call_sales) then runs on the
+        # candidates only (every other account sells nothing).
         units = self._ut[:, :m]
         prices, mm = prices[self.assets], mm[self.assets]
         assets, required = _vecmat(np.array((prices, prices * mm)), units)
-        excess = assets - required              # equity above the requirement: assets - required - net debt
-        excess -= net_debt
+        excess = assets - required
+        excess -= self.debt[:m]
+        excess += self.cash[:m]
         screened = excess < 1e-9 * assets + 1e-12
-        screened &= net_debt > 0
         if not _any(screened):
             return None, None, _NO_ROWS
         cand = np.flatnonzero(screened)
         units = units[:, cand]
         values = units * prices[:, None]
-        sales_value, closed_idx = margin_call_sales(values.T, net_debt[cand], mm, self.params.margin_leverage)
+        net_debt = np.maximum(self.debt[cand] - self.cash[cand], 0.0)
+        sales_value, closed_idx = margin_call_sales(values.T, net_debt, mm, self.params.margin_leverage)
         if not _any(sales_value):
             return None, None, _NO_ROWS
         sel = np.flatnonzero(sales_value)
