@@ -395,6 +395,8 @@ class Cascade:
         if retail_books:
             px_list, ret_list = px.tolist(), ret.tolist()
             for book, totals in zip(retail_books, retail_totals):
+                if not m.detail and book.label not in FORCED:
+                    continue                # no event log to write and no fire sale to count
                 units = totals.tolist()
                 self._record_trades(r, ((m.retail, book.label, ASSETS[k], units[k], units[k] * px_list[k],
                                          ret_list[k], book.holders) for k in book.traded_assets(totals)))
