@@ -359,7 +359,13 @@ def bench_mc(rep: Report, quick: bool) -> dict:
                 note=(f"median of {len(pairs)} pairs" if ok else "mc failed: " + failed[0]["stderr"][-200:]))
         small, big = (50, 200) if quick else (100, 1000)
         a = _mc(small, 2, tmp)
+        # the host's speed just before and just after the long command: it drifts within minutes
+        speed_before = _median([machine_speed_s() for _ in range(3)])
         b = _mc(big, 2, tmp)
+        speed_after = _median([machine_speed_s() for _ in range(3)])
+        res["machine_speed_around_big_s"] = [speed_before, speed_after]
+        rep.add(f"machine speed just before mc {big:,} runs (the model group's workload)", speed_before, "s")
+        rep.add(f"machine speed just after mc {big:,} runs", speed_after, "s")
         res["memory"] = {str(small): a, str(big): b}
         ok = a["returncode"] == 0 and b["returncode"] == 0
         rep.add(f"mc {big:,} runs, 2 workers: wall", b["wall_s"] if ok else None, "s",
