@@ -378,8 +378,8 @@ class RetailPopulation(mesa.Agent):
             self._ut[:, book.rows] -= book.side * book.units
         else:
             self._ut[np.ix_(slots, book.rows)] -= book.side * book.units
-        proceeds = _vecmat(px[book.assets], book.units)
-        return proceeds if book.side > 0 else np.negative(proceeds, out=proceeds)
+        # purchases pay: sum_k (-px_k) u_hk is exactly -(sum_k px_k u_hk), without a pass to negate it
+        return _vecmat(px[book.assets] if book.side > 0 else np.negative(px[book.assets]), book.units)
 
     def settle(self, book: RetailOrders, proceeds: np.ndarray, forced: bool) -> tuple[float, float]:
         """Cash side of a filled book. Voluntary trades: proceeds (or payments) land in cash. Forced

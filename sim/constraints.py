@@ -14,6 +14,8 @@ sold and the broker bears the shortfall.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -71,4 +73,4 @@ def realised_vol(log_returns: np.ndarray, periods_per_year: float = 52.0) -> np.
     # log_returns.std(axis=0, ddof=1), spelled out (numpy's own steps, without its overhead)
     dev = log_returns - _sum(log_returns, 0, keepdims=True) / n
     dev *= dev
-    return np.sqrt(_sum(dev, 0) / (n - 1)) * np.sqrt(periods_per_year)
+    return np.sqrt(_sum(dev, 0) / (n - 1)) * math.sqrt(periods_per_year)

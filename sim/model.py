@@ -949,7 +949,7 @@ class DryPowderModel(mesa.Model):
             "rental_index": self.rental_index,
             "fire_sales_bn": self.step_fire_sales,
             "cascade_rounds": self.last_rounds,
-            "defaults_total": sum(v for k, v in self.defaults_by_kind.items() if k != "retail"),
+            "defaults_total": sum(self.defaults_by_kind.values()) - self.defaults_by_kind["retail"],
             "retail_closeouts": self.defaults_by_kind["retail"],
             "neocloud_defaults": self.defaults_by_kind["neocloud"],
             "credit_losses_bn": self.credit_losses,
