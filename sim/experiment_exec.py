@@ -180,12 +180,13 @@ class ProcessPool:
 
     def __init__(self, workers: int):
         import multiprocessing as mp
+        from sim.experiments import WORKER_PRELOAD, limit_worker_threads
         self.workers = workers
+        self.thread_limits = limit_worker_threads()    # one BLAS thread per worker, set before they start
         methods = mp.get_all_start_methods()
         self.method = "forkserver" if "forkserver" in methods else "spawn"
         self.ctx = mp.get_context(self.method)
         if self.method == "forkserver":
-            from sim.experiments import WORKER_PRELOAD
             self.ctx.set_forkserver_preload(WORKER_PRELOAD)     # (already running if the command started it)
         self.pool = None
         self.retried = 0
@@ -218,7 +219,8 @@ class ProcessPool:
         return False
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "process-pool", "workers": self.workers, "start_method": self.method}
+        return {"kind": "process-pool", "workers": self.workers, "start_method": self.method,
+                "blas_threads_per_worker": self.thread_limits["OPENBLAS_NUM_THREADS"]}
 
     def _isolated(self, task, payload, fn):
         from concurrent.futures.process import BrokenProcessPool

@@ -188,18 +188,37 @@ def _workers(args) -> int:
 #: What every local worker process imports: loaded once by the forkserver, before it forks workers.
 WORKER_PRELOAD = ["sim.experiment_exec", "sim.model"]
 
+#: The environment local worker processes start with: one BLAS (and OpenMP) thread each. A pool has
+#: one worker per core it is given, so the BLAS library's own threads could only contend with the
+#: other workers for the same cores, and in a forked worker a threaded product costs more than a
+#: single-threaded one (benchmarks/README.md). Dask's nanny sets the same for its workers. Outputs
+#: are the same either way: each dot product is summed by one thread.
+WORKER_THREAD_LIMITS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def limit_worker_threads() -> dict[str, str]:
+    """Put :data:`WORKER_THREAD_LIMITS` in the environment that worker processes inherit (a value the
+    user set is kept) and return what the workers get. It must come before the forkserver starts:
+    the server and the workers read it when they import numpy. This process's numpy is loaded
+    already and keeps its threads."""
+    for name, value in WORKER_THREAD_LIMITS.items():
+        os.environ.setdefault(name, value)
+    return {name: os.environ[name] for name in WORKER_THREAD_LIMITS}
+
 
 def start_workers_early(args) -> bool:
     """Start the forkserver of the local process pool now, for a command that will run one (two or
     more workers, no ``--scheduler``; an ``mc`` of two runs or more). It imports the model for the
     workers (about 2 s) while this process is still importing what the command itself needs, so on
-    two cores the two overlap instead of following each other. Returns whether it was started."""
+    two cores the two overlap instead of following each other. Returns whether it was started.
+    The workers get one BLAS thread each (:func:`limit_worker_threads`)."""
     if getattr(args, "scheduler", None) is not None or _workers(args) < 2 or getattr(args, "n", 2) < 2:
         return False
     import multiprocessing as mp
     if "forkserver" not in mp.get_all_start_methods():
         return False
     from multiprocessing import forkserver
+    limit_worker_threads()
     mp.get_context("forkserver").set_forkserver_preload(WORKER_PRELOAD)
     forkserver.ensure_running()
     return True

@@ -502,6 +502,26 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys, monkeypatch):
     assert not any((tmp_path / "out").iterdir())
 
 
+def _blas_thread_settings(task, payload):
+    """Test runner: the thread settings a worker process was started with."""
+    return {name: os.environ.get(name) for name in experiments.WORKER_THREAD_LIMITS}, None
+
+
+def test_pool_workers_run_one_blas_thread_each_unless_the_user_says_otherwise(monkeypatch):
+    """Workers of a local pool start with one BLAS/OpenMP thread each (two workers on two cores
+    would otherwise run four BLAS threads); a value the user set is kept."""
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert experiments.limit_worker_threads() == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                                                  "MKL_NUM_THREADS": "3"}
+    pool = experiment_exec.ProcessPool(2)
+    assert pool.describe()["blas_threads_per_worker"] == "1"
+    with pool:
+        seen, _ = pool.pool.submit(_blas_thread_settings, Task(0, 0, 0, 1), {}).result()
+    assert seen["OPENBLAS_NUM_THREADS"] == "1" and seen["OMP_NUM_THREADS"] == "1"
+
+
 def test_the_worker_pool_starts_early_only_when_the_command_will_use_one():
     """The forkserver (which imports the model for the workers) is started at once for a local pool
     of two or more workers, and not for one worker, a Dask scheduler or a single run."""
