@@ -455,15 +455,17 @@ class Cascade:
 
     def _pay_obligations(self) -> None:
         """Capital calls are paid from cash as far as it goes."""
-        b = self.m.book
+        cash, holders = self.m.book.cash, self.m.holders
         for ob in self.obligations:
             payer, payee, amount, kind = ob
-            pay = min(amount, max(b.cash[payer], 0.0))
+            have = float(cash[payer])
+            pay = min(amount, have if have > 0.0 else 0.0)
             if pay > 0:
-                b.transfer(payer, payee, pay)
+                cash[payer] = have - pay           # Book.transfer(payer, payee, pay), one payment at a time
+                cash[payee] += pay
                 ob[2] -= pay
                 if kind == "commitment":
-                    self.m.holders[payer].calls_paid_bn += pay
+                    holders[payer].calls_paid_bn += pay
         self.obligations = [o for o in self.obligations if o[2] > MATERIAL_BN]
         owed = {}
         for o in self.obligations:
