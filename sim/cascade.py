@@ -389,9 +389,13 @@ class Cascade:
         if proceeds is not None:
             rows, ks = orders.nonzero()
             units = orders[rows, ks]
-            holders = m.holders
-            self._record_trades(r, ((holders[row], labels[row], ASSETS[k], u, v, rk, 1) for row, k, u, v, rk in zip(
-                rows.tolist(), ks.tolist(), units.tolist(), (units * px[ks]).tolist(), ret[ks].tolist())))
+            values = (units * px[ks]).tolist()
+            if m.events is None:       # no event log: only the forced sales' values, in the same order
+                self._add_fire_sales([v for row, v in zip(rows.tolist(), values) if labels[row] in FORCED])
+            else:
+                holders = m.holders
+                self._record_trades(r, ((holders[row], labels[row], ASSETS[k], u, v, rk, 1) for row, k, u, v, rk in zip(
+                    rows.tolist(), ks.tolist(), units.tolist(), values, ret[ks].tolist())))
         if retail_books:
             px_list, ret_list = px.tolist(), ret.tolist()
             for book, totals in zip(retail_books, retail_totals):
@@ -635,6 +639,18 @@ class Cascade:
             else:
                 events.append((step, r, agent.unique_id, agent.kind, agent.name, constraint, asset, units, value, ret,
                                holders, detail))
+        m.step_fire_sales, m.fire_sale_volume = step_fire_sales, fire_sale_volume
+
+    def _add_fire_sales(self, values: list[float]) -> None:
+        """Add the forced sales of market assets among ``values`` (those > 0, in order) to the fire-sale
+        totals: what :meth:`_record_trades` adds up for the same trades when there is no event log,
+        without a tuple per trade (a hedge-fund margin call round sells a hundred positions)."""
+        m = self.m
+        step_fire_sales, fire_sale_volume = m.step_fire_sales, m.fire_sale_volume
+        for value in values:
+            if value > 0:
+                step_fire_sales += value
+                fire_sale_volume += value
         m.step_fire_sales, m.fire_sale_volume = step_fire_sales, fire_sale_volume
 
     def _event(self, r, agent, constraint, asset, units, value, ret, holders, detail: str = "") -> None:
