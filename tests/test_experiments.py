@@ -510,9 +510,10 @@ def _blas_thread_settings(task, payload):
 def test_pool_workers_run_one_blas_thread_each_unless_the_user_says_otherwise(monkeypatch):
     """Workers of a local pool start with one BLAS/OpenMP thread each (two workers on two cores
     would otherwise run four BLAS threads); a value the user set is kept."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.setenv(name, "0")     # recorded first, so that the test leaves the environment as it was
+        monkeypatch.delenv(name)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert experiments.limit_worker_threads() == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                                                   "MKL_NUM_THREADS": "3"}
     pool = experiment_exec.ProcessPool(2)
