@@ -390,7 +390,7 @@ class Cascade:
             rows, ks = orders.nonzero()
             units = orders[rows, ks]
             values = (units * px[ks]).tolist()
-            if m.events is None:       # no event log: only the forced sales' values, in the same order
+            if not m.detail:           # no event log: only the forced sales' values, in the same order
                 self._add_fire_sales([v for row, v in zip(rows.tolist(), values) if labels[row] in FORCED])
             else:
                 holders = m.holders
