@@ -28,6 +28,7 @@ import mesa
 import numpy as np
 
 from sim.config import RetailConfig
+from sim.domain import AgentKind
 from sim.constraints import margin_call_sales
 
 # Asset weights of retail portfolios (order of sim.config.ASSETS): momentum names dominate.
@@ -90,13 +91,14 @@ class RetailOrders(NamedTuple):
 
 
 class RetailPopulation(mesa.Agent):
-    kind = "retail"
+    kind = AgentKind.RETAIL
 
     def __init__(self, model: mesa.Model, params: RetailConfig, rng: np.random.Generator):
         super().__init__(model)
         self.name = "Retail holders"
         self.row = -1
         self.defaulted = False
+        self.book_row_stale = False
         n = params.holders
         self.params = params
         self.n = n
@@ -398,6 +400,56 @@ class RetailPopulation(mesa.Agent):
         self.debt[idx] -= repay
         self.cash[idx] = cash - repay
         return float(sells.sum()), float(repay.sum())
+
+    # ------------------------------------------------------------------ the week
+    def save(self) -> None:
+        """The week's savings inflow (``retail.inflow_bn_per_yr``) into cash, in proportion to wealth."""
+        if not self.n:
+            return
+        m = self.model
+        inflow = self.params.inflow_bn_per_yr * m.dt
+        self.cash += self.savings(inflow)       # inflow * wealth share
+        m.book.record(inflow, "retail_savings")
+
+    def margin_act(self, sheet, maintenance_margins: np.ndarray) -> None:
+        """Margin calls at the prices the last round left: a book of sales, and close-outs."""
+        book, closed_rows = self.margin_orders(self.model.prices, maintenance_margins)
+        if book is not None:
+            sheet.books.append(book)
+        if len(closed_rows):
+            self.closed[closed_rows] = True
+            self.model.defaults.by_kind[self.kind] += len(closed_rows)
+
+    def settle_books(self, books: list, totals: list, px: np.ndarray) -> None:
+        """The round's retail books (``totals``: each book's net units) filled at ``px``. Forced sales (margin calls) are bought like any
+        forced sale, their proceeds repay margin debt and closed-out accounts pass their cash to the
+        broker; voluntary trades (momentum, panic) are with other outside investors' brokerage cash
+        and leave the pool as is."""
+        m = self.model
+        b = m.book
+        forced = books[0].label == "margin_call"
+        for book, book_totals in zip(books, totals):
+            sold, repaid = self.settle(book, self.fill(book, px, book_totals), forced)
+            if forced:
+                from_pool = m.pool.take(sold * m.cfg.dry_powder.fire_sale_pool_share)
+                b.record(sold - from_pool, "outside_buyers")
+                b.record(-repaid, "margin_debt_repaid")
+            else:
+                b.record(sold, "retail_trades_with_outside_investors")
+        if forced:
+            to_broker, loss = self.close_accounts()
+            b.record(-to_broker, "margin_debt_repaid")
+            m.defaults.outside_losses_bn += loss          # the brokers are outside creditors
+        self.book_row_stale = True         # the book's retail row is summed up when next needed
+
+    def sync_book_row(self) -> None:
+        """The retail row of the book: the population's total units and debt (cash stays in its
+        arrays). Brought up to date before defaults are settled and at the end of every step."""
+        self.book_row_stale = False
+        b = self.model.book
+        b.units[self.row] = self.units_total
+        b.external_debt[self.row] = _sum(self.debt)
+        b.cash[self.row] = 0.0   # retail cash lives in the population's arrays
 
     def close_accounts(self) -> tuple[float, float]:
         """Closed-out margin accounts: their cash goes to the broker against the debt, the unpaid rest

@@ -19,9 +19,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-ASSETS: tuple[str, ...] = (
-    "ust", "ig_bonds", "hyperscaler_equity", "ai_hardware", "saas", "crypto", "neocloud_equity", "used_gpu",
-)
+from sim.domain import ASSETS  # asset names in column order
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "configs"
 BASELINE_PATH = CONFIG_DIR / "baseline.yaml"
