@@ -68,13 +68,13 @@ class AILabs(AgentGroup[AILab]):
             if lab.defaulted:
                 continue
             burn = lab.compute_rate(t) * (1 + c.ai_labs.other_cost_share) - lab.revenue_rate(m.world.ai_revenue)
-            target = max(burn, 0.0) * 0.25       # keep a quarter of burn as cash
+            target = max(burn, 0.0) * c.ai_labs.cash_target_years       # cash the lab keeps
             gap = target - float(b.cash[lab.row])
             if gap <= 0:
                 continue
             undrawn = commitments[:, li]
             total_undrawn = _sum(undrawn)
-            call = min(gap, total_undrawn, max(burn, 0.0) * dt * 4)
+            call = min(gap, total_undrawn, max(burn, 0.0) * dt * c.ai_labs.max_call_weeks_of_burn)
             if call > 0:
                 amounts = call * (undrawn / total_undrawn)     # pro rata to each sovereign's undrawn commitment
                 undrawn -= amounts                              # (a view: the commitments are drawn)

@@ -36,12 +36,13 @@ class HedgeFunds(FundGroup[HedgeFund]):
         self.target_leverage = target_leverage      # gross assets / equity each fund returns to
 
     def pay_financing(self) -> None:
-        """Prime-broker interest at the policy rate + 0.5% on debt, as far as cash goes."""
+        """Prime-broker interest at the policy rate + ``financing_spread_bp`` on debt, as far as cash goes."""
         if not self.members:
             return
         m = self.model
         rows = self.rows
-        m.book.pay_from_cash_rows(rows, m.book.external_debt[rows] * (m.world.policy_rate + 0.005) * m.dt * self.alive,
+        spread = m.cfg.hedge_funds.financing_spread_bp / 1e4
+        m.book.pay_from_cash_rows(rows, m.book.external_debt[rows] * (m.world.policy_rate + spread) * m.dt * self.alive,
                                   "prime_broker_interest")
 
     # ---------------------------------------------------------------- 6. the cascade

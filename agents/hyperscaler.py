@@ -64,7 +64,7 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
     def __init__(self, model, members: list[Hyperscaler]):
         super().__init__(model, members)
         n = len(members)
-        self.coupon_rate = np.full(n, 0.04)          # blended coupon of each firm's debt
+        self.coupon_rate = np.full(n, model.cfg.hyperscalers.initial_coupon_pct / 100)   # blended coupon of each firm's debt
         self.capex_stock = np.zeros(n)                # capex in place, depreciating over the GPUs' life
         self.capex_due = np.zeros(n)                  # this week's capex to pay after the cascade
         self.nash_multiplier = np.ones(n)
@@ -132,7 +132,7 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
             if available < capex + buybacks:
                 h.buybacks_halted = True
                 buybacks = 0.0
-            elif h.buybacks_halted and available > capex + firm.buybacks_bn * dt + 0.25 * firm.cash_bn:
+            elif h.buybacks_halted and available > capex + firm.buybacks_bn * dt + hs.buyback_resume_cash_share * firm.cash_bn:
                 h.buybacks_halted = False
             if buybacks > 0:
                 b.pay_from_cash(row, buybacks, "shareholder_payouts")

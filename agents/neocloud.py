@@ -23,7 +23,7 @@ import numpy as np
 
 from agents.base import AgentGroup, Holder
 from sim.arrays import divide_where_positive
-from sim.domain import WEEKS_PER_YEAR, AgentKind, Asset, Constraint
+from sim.domain import WEEKS_PER_QUARTER, WEEKS_PER_YEAR, AgentKind, Asset, Constraint
 
 _sum = np.add.reduce
 _any = np.logical_or.reduce
@@ -92,7 +92,7 @@ class Neoclouds(AgentGroup[Neocloud]):
         fleet_value = b.units[rows, Asset.USED_GPU] * p_gpu
         cost = fleet_value * nc.growth_capex_share * m.dt
         equity_part = (1.0 - self.advance_rate) * cost
-        reserve = 0.1 * fleet_value * m.dt * 13
+        reserve = nc.cash_reserve_per_yr * fleet_value * m.dt * WEEKS_PER_QUARTER
         buys = alive & (cost > 0) & (b.cash[rows] >= equity_part + reserve)
         if not _any(buys):
             return                   # nobody buys: no loan, no payment (the arithmetic below adds zeros)
@@ -177,7 +177,7 @@ class Neoclouds(AgentGroup[Neocloud]):
         units = m.book.units[self.rows, Asset.USED_GPU]
         share = units[self.index(agent)] / max(units.sum(), 1e-12)
         factor = np.ones(m.K)
-        factor[Asset.NEOCLOUD_EQUITY] = 1.0 - 0.8 * share
+        factor[Asset.NEOCLOUD_EQUITY] = 1.0 - m.cfg.neoclouds.default_equity_loss * share
         m.market.apply_price_factor(factor)
 
     def extinguish(self, agent: Neocloud) -> None:

@@ -62,7 +62,8 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
 
     # ---------------------------------------------------------------- 2. cash flows
     def collect_income(self) -> None:
-        """Interest on the software and other loan books in; facility interest at y + s + 2% out."""
+        """Interest on the software and other loan books in; facility interest at y + s +
+        ``facility_spread_bp`` out."""
         if not self.members:
             return
         m = self.model
@@ -70,7 +71,7 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         alive = self.alive
         book_principal = np.array([f.software_principal_bn + f.other_loans_bn for f in self.members])
         b.receive(rows, book_principal * pc.loan_yield_pct / 100 * dt * alive, "loan_interest_received")
-        rate = m.pool.coc.ust10y + m.pool.coc.ig_spread + 0.02
+        rate = m.pool.coc.ust10y + m.pool.coc.ig_spread + pc.facility_spread_bp / 1e4
         b.pay_from_cash_rows(rows, b.external_debt[rows] * rate * dt * alive, "facility_interest")
 
     # ---------------------------------------------------------------- 3. decisions

@@ -16,13 +16,8 @@ from agents.private_credit import PrivateCreditFund, PrivateCreditFunds
 from agents.retail import RetailPopulation
 from agents.sovereign import SovereignFund, Sovereigns
 from sim.balance_sheets import Book
+from sim.config_sections import weight_vector
 from sim.domain import Asset
-
-# Portfolio weights at t=0 (order of ASSETS). Sources and reasoning in MODEL.md §3.
-SOVEREIGN_WEIGHTS = np.array([0.27, 0.15, 0.25, 0.06, 0.08, 0.03, 0.01, 0.0])
-HEDGE_FUND_WEIGHTS = np.array([0.10, 0.15, 0.30, 0.20, 0.15, 0.10, 0.0, 0.0])
-PC_LIQUID_WEIGHTS = np.array([0.4, 0.6, 0, 0, 0, 0, 0, 0])
-
 
 def build_economy(model) -> None:
     """Create every agent and group of ``model`` and lay out its book (sets ``model.holders``,
@@ -41,14 +36,15 @@ def build_economy(model) -> None:
         agent.row = row
     model.alive = np.ones(len(model.holders), dtype=bool)
     b = model.book = Book(len(model.holders), len(Asset))
-    _hyperscaler_books(b, hyperscalers)
+    _hyperscaler_books(b, hyperscalers, c.hyperscalers.operating_assets_per_ocf)
     fleet, advance, nav, gross = _neocloud_and_credit_books(model, b, neoclouds, pc_funds)
     hf_equity, hf_leverage = _hedge_fund_books(model, b, hedge_funds)
     commitments = _sovereign_books(model, b, sovereigns, labs, nav, hf_equity)
     for lab in labs:
         b.cash[lab.row] = lab.params.cash_bn
     model.hyperscalers = Hyperscalers(model, hyperscalers)
-    model.neoclouds = Neoclouds(model, neoclouds, advance, np.minimum(advance + c.neoclouds.covenant_headroom, 0.98))
+    nc = c.neoclouds
+    model.neoclouds = Neoclouds(model, neoclouds, advance, np.minimum(advance + nc.covenant_headroom, nc.covenant_ltv_max))
     model.pc_funds = PrivateCreditFunds(model, pc_funds)
     model.sovereigns = Sovereigns(model, sovereigns, commitments)
     model.hedge_funds = HedgeFunds(model, hedge_funds, hf_leverage)
@@ -59,21 +55,22 @@ def build_economy(model) -> None:
     b.initial_cash_total = model.total_cash()
 
 
-def _sizes(rng: np.random.Generator, n: int, total: float) -> np.ndarray:
-    """Heterogeneous sizes that sum to ``total``: a function of the seed (lognormal, sigma 0.6)."""
+def _sizes(model, n: int, total: float) -> np.ndarray:
+    """Heterogeneous sizes that sum to ``total``: a function of the seed (lognormal,
+    sigma ``simulation.size_dispersion``)."""
     if n == 0:
         return np.zeros(0)
-    w = rng.lognormal(0.0, 0.6, n)
+    w = model.rng.lognormal(0.0, model.cfg.simulation.size_dispersion, n)
     return total * w / w.sum()
 
 
-def _hyperscaler_books(b: Book, hyperscalers: list[Hyperscaler]) -> None:
+def _hyperscaler_books(b: Book, hyperscalers: list[Hyperscaler], operating_assets_per_ocf: float) -> None:
     for h in hyperscalers:
         f = h.firm
         b.cash[h.row] = f.cash_bn
         b.units[h.row, Asset.UST] = f.ust_bn
         b.external_debt[h.row] = f.debt_bn
-        b.other_assets[h.row] = 4.0 * f.ocf_bn          # PP&E and other operating assets at book
+        b.other_assets[h.row] = operating_assets_per_ocf * f.ocf_bn     # PP&E and other operating assets at book
 
 
 def _neocloud_and_credit_books(model, b: Book, neoclouds: list, pc_funds: list):
@@ -83,26 +80,28 @@ def _neocloud_and_credit_books(model, b: Book, neoclouds: list, pc_funds: list):
     nc, pc = c.neoclouds, c.private_credit
     nc_rows = np.array([a.row for a in neoclouds], dtype=int)
     pc_rows = np.array([a.row for a in pc_funds], dtype=int)
-    fleet = _sizes(rng, nc.count, nc.gpu_value_bn)
+    fleet = _sizes(model, nc.count, nc.gpu_value_bn)
     b.units[nc_rows, Asset.USED_GPU] = fleet
-    b.cash[nc_rows] = _sizes(rng, nc.count, nc.cash_bn) if nc.count else 0.0
-    nav = _sizes(rng, pc.count, pc.nav_bn)
+    b.cash[nc_rows] = _sizes(model, nc.count, nc.cash_bn) if nc.count else 0.0
+    nav = _sizes(model, pc.count, pc.nav_bn)
     gross = nav * (1.0 + pc.fund_leverage)
     b.lender_rows = pc_rows
     b.borrower_rows = nc_rows
     b.gpu_loans = np.zeros((pc.count, nc.count))
-    advance = np.clip(nc.advance_rate + rng.uniform(-1, 1, nc.count) * nc.advance_rate_spread, 0.0, 0.95)
+    advance = np.clip(nc.advance_rate + rng.uniform(-1, 1, nc.count) * nc.advance_rate_spread, 0.0, nc.advance_rate_max)
     if pc.count and nc.count:
-        for j in range(nc.count):   # each neocloud borrows from 1-3 funds, chosen by size
-            k = int(rng.integers(1, min(3, pc.count) + 1))
+        for j in range(nc.count):   # each neocloud borrows from 1 to lenders_max funds, chosen by size
+            k = int(rng.integers(1, min(nc.lenders_max, pc.count) + 1))
             lenders = rng.choice(pc.count, size=k, replace=False, p=gross / gross.sum())
             split = rng.dirichlet(np.ones(k))
             b.gpu_loans[lenders, j] = advance[j] * fleet[j] * split
+    liquid_weights = np.array(weight_vector(pc.liquid_weights))
+    liquid_weights /= liquid_weights.sum()
     for i, fund in enumerate(pc_funds):
         r = fund.row
         liquid = pc.liquid_share * gross[i]
-        b.cash[r] = 0.2 * liquid
-        b.units[r] += 0.8 * liquid * PC_LIQUID_WEIGHTS
+        b.cash[r] = pc.liquid_cash_share * liquid
+        b.units[r] += (1.0 - pc.liquid_cash_share) * liquid * liquid_weights
         fund.software_principal_bn = pc.software_loan_share * gross[i]
         gpu = b.gpu_loans[i].sum()
         fund.other_loans_bn = max(gross[i] - liquid - fund.software_principal_bn - gpu, 0.0)
@@ -113,13 +112,15 @@ def _neocloud_and_credit_books(model, b: Book, neoclouds: list, pc_funds: list):
 
 
 def _hedge_fund_books(model, b: Book, hedge_funds: list) -> tuple[np.ndarray, np.ndarray]:
-    """Strategies differ: leverage spread around the mean (lognormal, sigma 0.2; at least 1) and
-    portfolio weights drawn around the average book (Dirichlet, concentration 30). Returns (equity,
-    leverage) per fund."""
+    """Strategies differ: leverage spread around the mean (lognormal with mean one, sigma
+    ``leverage_dispersion``; at least 1) and portfolio weights drawn around the average book
+    (Dirichlet, ``weight_concentration``). Returns (equity, leverage) per fund."""
     hf, rng = model.cfg.hedge_funds, model.rng
-    hf_equity = _sizes(rng, hf.count, hf.equity_bn)
-    hf_leverage = np.maximum(1.0, hf.leverage * rng.lognormal(-0.02, 0.2, hf.count))
-    hf_weights = rng.dirichlet(30.0 * HEDGE_FUND_WEIGHTS + 1e-3, hf.count) * (HEDGE_FUND_WEIGHTS > 0)
+    s = hf.leverage_dispersion
+    weights0 = np.array(weight_vector(hf.portfolio_weights))
+    hf_equity = _sizes(model, hf.count, hf.equity_bn)
+    hf_leverage = np.maximum(1.0, hf.leverage * rng.lognormal(-0.02, s, hf.count))
+    hf_weights = rng.dirichlet(hf.weight_concentration * weights0 + 1e-3, hf.count) * (weights0 > 0)
     for i, fund in enumerate(hedge_funds):
         r = fund.row
         fund.target_leverage = float(hf_leverage[i])
@@ -133,11 +134,12 @@ def _hedge_fund_books(model, b: Book, hedge_funds: list) -> tuple[np.ndarray, np
 def _sovereign_books(model, b: Book, sovereigns: list, labs: list, pc_nav: np.ndarray, hf_equity: np.ndarray):
     """Liquid portfolios, stakes in hedge funds and private-credit funds, and commitments to labs
     (returned: sovereigns x labs, $bn undrawn)."""
-    c, rng = model.cfg, model.rng
+    c = model.cfg
     sv, hf, pc = c.sovereigns, c.hedge_funds, c.private_credit
     hf_rows = np.array([a.row for a in model.holders if a.kind == "hedge_fund"], dtype=int)
     pc_rows = np.array([a.row for a in model.holders if a.kind == "private_credit"], dtype=int)
-    aum = _sizes(rng, sv.count, sv.aum_bn)
+    aum = _sizes(model, sv.count, sv.aum_bn)
+    weights = np.array(weight_vector(sv.portfolio_weights))
     total_hf_nav = hf_equity.sum()
     for i, fund in enumerate(sovereigns):
         r = fund.row
@@ -150,7 +152,7 @@ def _sovereign_books(model, b: Book, sovereigns: list, labs: list, pc_nav: np.nd
         if pc.count:
             b.fund_units[r, pc_rows] = pc_stake
         rest = aum[i] - b.cash[r] - hf_stake - pc_stake.sum()
-        b.units[r] = max(rest, 0.0) * SOVEREIGN_WEIGHTS / SOVEREIGN_WEIGHTS.sum()
+        b.units[r] = max(rest, 0.0) * weights / weights.sum()
     sov_share = aum / aum.sum() if sv.count else np.zeros(0)
     lab_share = np.array([lab.params.commitment_share for lab in labs])
     return sv.commitments_bn * np.outer(sov_share, lab_share)

@@ -37,7 +37,7 @@ def trinity(model) -> dict[str, float]:
     planned, realized = hs.total_capex_planned_bn, hs.total_capex_realized_bn
     race = realized / planned if planned > 0 else 1.0
     rise = max(model.peak_ust10y - model.pool.y0, 0.0)
-    stability = clip01(1.0 - rise / 0.02)
+    stability = clip01(1.0 - rise / (model.cfg.central_bank.stability_reference_rise_pp / 100))
     bought = model.central_bank.purchases_bn
     independence = clip01(1.0 - bought / max(hs.total_issuance_bn, 1e-9)
                           / model.cfg.central_bank.independence_reference_share) if bought > 0 else 1.0
