@@ -17,6 +17,7 @@ from agents.fund import Fund, FundGroup
 from sim.arrays import fast_any
 from sim.constraints import margin_call_sales
 from sim.domain import AgentKind, Constraint
+from sim.engine.fixed import dot
 
 
 class HedgeFund(Fund):
@@ -67,7 +68,7 @@ class HedgeFunds(FundGroup[HedgeFund]):
             if closed[i]:
                 m.defaults.liquidate_now(m.holders[row], "margin", sheet)
             else:
-                total = b.units[row] @ p
+                total = dot(b.units[row], p)
                 sheet.put(row, b.units[row] * (sales[i] / total), Constraint.MARGIN_CALL)
 
     def settle(self, row: int, proceeds: float) -> None:
@@ -83,7 +84,7 @@ class HedgeFunds(FundGroup[HedgeFund]):
         lev = max(fund.target_leverage, 1.0)
         need = amount * lev - max(b.cash[fund.row], 0.0)
         if need > 0:
-            total = b.units[fund.row] @ p
+            total = dot(b.units[fund.row], p)
             sheet.put(fund.row, b.units[fund.row] * min(need / max(total, 1e-12), 1.0), Constraint.REDEMPTION)
         return amount
 

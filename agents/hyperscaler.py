@@ -28,6 +28,7 @@ import numpy as np
 from agents.base import AgentGroup, Holder
 from sim.config import HyperscalerFirm
 from sim.domain import AgentKind, Asset, Constraint
+from sim.engine import fixed
 
 
 def _payable(amount: float, cash: float) -> float:
@@ -121,7 +122,7 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
             self.capex_planned_bn += plan
             capex = plan * h.capex_multiplier
             if power.enabled:   # capex beyond what the grid can connect is deferred, not spent
-                deployable = firm.capex_2026_bn * (1.0 + power.deployable_growth) ** t * dt
+                deployable = firm.capex_2026_bn * fixed.power(1.0 + power.deployable_growth, t) * dt
                 if capex > deployable:
                     self.power_limited_share += (capex - deployable) / max(self.capex_planned_bn, 1e-12) / len(self)
                     capex = deployable
@@ -216,14 +217,14 @@ def _mean(x: np.ndarray) -> float:
 
 def planned_capex(capex_2026_bn, t_years: float, growth: float):
     """capex_2026 * (1 + g)^t, $bn/yr: a firm's guidance path, or every firm's (arrays of firms)."""
-    return capex_2026_bn * (1.0 + growth) ** t_years
+    return capex_2026_bn * fixed.power(1.0 + growth, t_years)
 
 
 def operating_cash_flow(ocf_bn, ai_revenue_share, t_years: float, ocf_growth: float, ai_margin: float,
                         ai_revenue_bn: float, ai_revenue0_bn: float):
     """OCF = ocf_2025 * (1 + g)^t + margin * share * (AI revenue - AI revenue at t=0), $bn/yr, for one
     firm or every firm (arrays of firms)."""
-    base = ocf_bn * (1.0 + ocf_growth) ** t_years
+    base = ocf_bn * fixed.power(1.0 + ocf_growth, t_years)
     return base + ai_margin * ai_revenue_share * (ai_revenue_bn - ai_revenue0_bn)
 
 

@@ -51,13 +51,9 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         self.nav_at_requests = None    # NAV when this week's fund-raising was asked (the units' price)
 
     def nav(self) -> np.ndarray:
-        """NAV of each fund: cash + units . prices + loan books - facility debt + GPU loans receivable."""
-        m = self.model
-        b, sl = m.book, self.rows
-        nav = b.cash[sl] + b.units[sl] @ m.prices + b.other_assets[sl] - b.external_debt[sl]
-        if b.gpu_loans.size:
-            nav += fast_sum(b.gpu_loans, 1)
-        return nav
+        """NAV of each fund: cash + units . prices + loan books - facility debt + GPU loans receivable
+        (the funds' rows of :meth:`sim.model.DryPowderModel.fund_nav`)."""
+        return self.model.fund_nav()[self.rows]
 
     # ---------------------------------------------------------------- 2. cash flows
     def collect_income(self) -> None:

@@ -19,6 +19,7 @@ from collections import defaultdict
 import numpy as np
 
 from sim.arrays import fast_sum
+from sim.engine.fixed import row_dot
 
 _INT = (int, np.integer)
 _REAL = (float, int, np.floating, np.integer)
@@ -167,13 +168,13 @@ class Book:
         return self.total_assets(prices, fund_nav) - self.total_liabilities()
 
     def market_value(self, prices: np.ndarray) -> np.ndarray:
-        return self.units @ prices
+        return row_dot(self.units, prices)
 
     def fund_share_value(self, fund_nav: np.ndarray | None) -> np.ndarray:
         if fund_nav is None or not self.fund_units_outstanding.any():
             return np.zeros(len(self.cash))
         # limited liability: a fund share is worth nothing below zero, however negative the NAV
-        return self.fund_units @ self.nav_per_unit(np.maximum(fund_nav, 0.0))
+        return row_dot(self.fund_units, self.nav_per_unit(np.maximum(fund_nav, 0.0)))
 
     def total_assets(self, prices: np.ndarray, fund_nav: np.ndarray | None = None) -> np.ndarray:
         return (self.cash + self.market_value(prices) + self.other_assets + self.loans_receivable()

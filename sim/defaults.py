@@ -91,7 +91,7 @@ class Defaults:
         L[:n, out] = b.external_debt
         nav = m.fund_nav()
         external = np.zeros(n + 1)
-        external[:n] = np.maximum(b.cash, 0) + b.units @ m.prices + b.other_assets + b.fund_share_value(nav)
+        external[:n] = np.maximum(b.cash, 0) + b.market_value(m.prices) + b.other_assets + b.fund_share_value(nav)
         external[out] = 0.0
         p = clearing_vector(L, external)
         owed = L.sum(axis=1)

@@ -21,7 +21,6 @@ Mapping (SPEC.md sections 1-7):
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.contagion import CascadeResult, DeleveragingCascade
+from sim.engine import fixed
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -180,7 +180,7 @@ def peer_beta(price_impact: float) -> float:
     """beta = -ln(1 - pi) / 0.05: selling 5 % of a market's units lowers its price by pi."""
     if not 0 <= price_impact < 1:
         raise ValueError(f"price_impact must be in [0, 1), got {price_impact!r}")
-    return -math.log1p(-price_impact) / 0.05
+    return -fixed.log(1.0 - price_impact) / 0.05
 
 
 def inet_firesale(balance_sheets, price_impact: float, initial_shock: float, lev_min: float = 0.03,
