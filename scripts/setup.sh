@@ -39,6 +39,7 @@ if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ];
 fi
 [ "${1:-}" = "--bootstrap" ] && exit 0
 
-uv_pip() { .venv/bin/uv pip "$1" --python .venv/bin/python --quiet "${@:2}"; }
+# --compile-bytecode: imports stay fast even where Python may not write its bytecode cache
+uv_pip() { .venv/bin/uv pip "$1" --python .venv/bin/python --quiet --compile-bytecode "${@:2}"; }
 uv_pip install -r "$LOCK"
 uv_pip install --no-deps -e .
