@@ -28,13 +28,9 @@ import mesa
 import numpy as np
 
 from sim.config import RetailConfig
+from sim.config_sections import weight_vector
+from sim.domain import AgentKind
 from sim.constraints import margin_call_sales
-
-# Asset weights of retail portfolios (order of sim.config.ASSETS): momentum names dominate.
-RETAIL_WEIGHTS = np.array([0.06, 0.0, 0.45, 0.27, 0.13, 0.08, 0.01, 0.0])
-
-#: 13-week log return above which FOMO buying no longer intensifies.
-MOMENTUM_SIGNAL_CAP = 0.5
 
 _NO_ROWS = np.zeros(0, dtype=np.intp)
 
@@ -89,68 +85,35 @@ class RetailOrders(NamedTuple):
         return [k for i, k in enumerate(self.assets.tolist()) if t[k] != 0 or bool(self.units[i].any())]
 
 
-class RetailPopulation(mesa.Agent):
-    kind = "retail"
+def _draw_accounts(params: RetailConfig, rng: np.random.Generator, weights0: np.ndarray, assets: np.ndarray):
+    """The accounts at t=0: lognormal wealth, a share on margin at ``margin_leverage``, Dirichlet
+    weights around ``weights0``. Returns (wealth share, debt, cash, weights and units asset-major
+    over ``assets``, gross assets), margin accounts first, so that margin calls read one block."""
+    n = params.holders
+    if n == 0:
+        empty = np.zeros((len(assets), 0))
+        return np.zeros(0), np.zeros(0), np.zeros(0), empty, empty.copy(), np.zeros(0)
+    wealth = rng.lognormal(0.0, params.wealth_dispersion, n)
+    wealth *= params.wealth_bn / wealth.sum()
+    wealth_share = wealth / wealth.sum()
+    on_margin = rng.random(n) < params.margin_share
+    leverage = np.where(on_margin, params.margin_leverage, 1.0)
+    gross = wealth * leverage
+    debt = gross - wealth
+    cash = gross * params.cash_share
+    alpha = params.weight_concentration * weights0 + 1e-3
+    weights = rng.dirichlet(alpha, n) * (weights0 > 0)
+    weights /= weights.sum(axis=1, keepdims=True)
+    units = (gross - cash)[:, None] * weights        # prices are 1 at t=0
+    order = np.argsort(~(debt > 0), kind="stable")
+    weights_t = np.take(weights.T[assets], order, axis=1)     # (held assets, holders), C order
+    units_t = np.take(units.T[assets], order, axis=1)
+    return wealth_share[order], debt[order], cash[order], weights_t, units_t, gross[order].copy()
 
-    def __init__(self, model: mesa.Model, params: RetailConfig, rng: np.random.Generator):
-        super().__init__(model)
-        self.name = "Retail holders"
-        self.row = -1
-        self.defaulted = False
-        n = params.holders
-        self.params = params
-        self.n = n
-        k = self.n_assets = len(RETAIL_WEIGHTS)
-        self.assets = np.flatnonzero(RETAIL_WEIGHTS > 0)    # the assets stored (rows of _ut and _wt)
-        self._slot = np.full(k, -1)                          # asset index -> row of _ut and _wt
-        self._slot[self.assets] = np.arange(len(self.assets))
-        if n == 0:
-            self.cash = np.zeros(0)
-            self._ut = np.zeros((len(self.assets), 0))
-            self.debt = np.zeros(0)
-            self._wt = np.zeros((len(self.assets), 0))
-            self.peak = np.zeros(0)
-            self.closed = np.zeros(0, dtype=bool)
-            self.wealth_share = np.zeros(0)
-            self.margin_accounts = np.zeros(0, dtype=int)
-            self._buf = np.zeros((len(self.assets), 0))
-            self._held = np.zeros(k, dtype=bool)
-            self._least_weight, self._most_weight_total = np.zeros(len(self.assets)), 0.0
-            self._n_margin = 0
-            self.units_total = np.zeros(k)
-            return
-        wealth = rng.lognormal(0.0, 1.0, n)
-        wealth *= params.wealth_bn / wealth.sum()
-        self.wealth_share = wealth / wealth.sum()
-        on_margin = rng.random(n) < params.margin_share
-        leverage = np.where(on_margin, params.margin_leverage, 1.0)
-        gross = wealth * leverage
-        self.debt = gross - wealth
-        self.cash = gross * params.cash_share
-        alpha = 20.0 * RETAIL_WEIGHTS + 1e-3
-        weights = rng.dirichlet(alpha, n) * (RETAIL_WEIGHTS > 0)
-        weights /= weights.sum(axis=1, keepdims=True)
-        units = (gross - self.cash)[:, None] * weights        # prices are 1 at t=0
-        # holders are stored margin accounts first, so that margin calls read a contiguous block
-        order = np.argsort(~(self.debt > 0), kind="stable")
-        self.wealth_share, self.debt, self.cash, gross = (self.wealth_share[order], self.debt[order],
-                                                          self.cash[order], gross[order])
-        self._wt = np.take(weights.T[self.assets], order, axis=1)     # (held assets, holders), C order
-        self._ut = np.take(units.T[self.assets], order, axis=1)
-        self.peak = gross.copy()
-        self.closed = np.zeros(n, dtype=bool)
-        self._n_margin = int(np.count_nonzero(self.debt > 0))
-        self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
-        self._buf = np.empty_like(self._ut)                    # scratch for the week's momentum book
-        self._held = self._held_assets()                       # assets some holder can ever own
-        self._weight_bounds()
-        self.units_total = self.aggregate_units()             # kept up to date by fill()
 
-    # ------------------------------------------------------------------ views
-    @property
-    def cell(self):
-        """The population's node of the model's network space."""
-        return self.model.space[self.unique_id]
+class AssetMajorHoldings:
+    """Holdings and portfolio weights of many holders stored asset-major (``_ut[j, h]``, ``_wt[j, h]``)
+    and only for the assets they can hold (``assets``), with (holders x all assets) views for users."""
 
     @property
     def units(self) -> np.ndarray:
@@ -199,15 +162,6 @@ class RetailPopulation(mesa.Agent):
         self._least_weight = np.minimum.reduce(self._wt, axis=1) if self.n else np.zeros(len(self.assets))
         self._most_weight_total = float(np.maximum.reduce(_sum(self._wt, 0))) if self.n else 0.0
 
-    def savings(self, inflow_bn: float) -> np.ndarray:
-        """Each holder's share of a week's savings inflow: ``inflow_bn * wealth_share`` (kept from
-        one week to the next while the inflow is the same)."""
-        key = (inflow_bn, id(self.wealth_share))
-        if getattr(self, "_savings_key", None) != key:
-            self._savings = inflow_bn * self.wealth_share
-            self._savings_key = key
-        return self._savings
-
     def aggregate_units(self) -> np.ndarray:
         """Units held by all holders together (K,), summed over holders now. The cascade reads
         ``units_total`` instead: the same totals kept up to date trade by trade (assigning ``units``
@@ -222,6 +176,50 @@ class RetailPopulation(mesa.Agent):
     def equity(self, prices: np.ndarray) -> np.ndarray:
         return self.cash + _vecmat(prices[self.assets], self._ut) - self.debt
 
+
+
+class RetailPopulation(AssetMajorHoldings, mesa.Agent):
+    kind = AgentKind.RETAIL
+
+    def __init__(self, model: mesa.Model, params: RetailConfig, rng: np.random.Generator):
+        super().__init__(model)
+        self.name = "Retail holders"
+        self.row = -1
+        self.defaulted = False
+        self.book_row_stale = False
+        n = params.holders
+        self.params = params
+        self.n = n
+        weights0 = self.portfolio_weights = np.array(weight_vector(params.portfolio_weights))
+        k = self.n_assets = len(weights0)
+        self.assets = np.flatnonzero(weights0 > 0)          # the assets stored (rows of _ut and _wt)
+        self._slot = np.full(k, -1)                          # asset index -> row of _ut and _wt
+        self._slot[self.assets] = np.arange(len(self.assets))
+        (self.wealth_share, self.debt, self.cash, self._wt, self._ut,
+         self.peak) = _draw_accounts(params, rng, weights0, self.assets)
+        self.closed = np.zeros(n, dtype=bool)
+        self._n_margin = int(np.count_nonzero(self.debt > 0))
+        self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
+        self._buf = np.empty_like(self._ut)                    # scratch for the week's momentum book
+        self._held = self._held_assets()                       # assets some holder can ever own
+        self._weight_bounds()
+        self.units_total = self.aggregate_units()             # kept up to date by fill()
+
+    # ------------------------------------------------------------------ views
+    @property
+    def cell(self):
+        """The population's node of the model's network space."""
+        return self.model.space[self.unique_id]
+
+    def savings(self, inflow_bn: float) -> np.ndarray:
+        """Each holder's share of a week's savings inflow: ``inflow_bn * wealth_share`` (kept from
+        one week to the next while the inflow is the same)."""
+        key = (inflow_bn, id(self.wealth_share))
+        if getattr(self, "_savings_key", None) != key:
+            self._savings = inflow_bn * self.wealth_share
+            self._savings_key = key
+        return self._savings
+
     # ------------------------------------------------------------------ rules
     def _momentum_rate(self, r13: np.ndarray, prices: np.ndarray, any_closed: bool | None = None):
         """(rate_h, q_k) with units bought u_hk = rate_h * w_hk * q_k, or None when nobody buys.
@@ -230,7 +228,7 @@ class RetailPopulation(mesa.Agent):
         proportion to w_hk * signal_k: units_hk = spend_h * w_hk * signal_k / (strength_h * P_k)
         = rate_h * w_hk * q_k with rate_h = c_h * min(kappa / 13, 1 / strength_h), q_k = signal_k / P_k.
         """
-        signal = np.minimum(np.maximum(r13, 0.0), MOMENTUM_SIGNAL_CAP)
+        signal = np.minimum(np.maximum(r13, 0.0), self.params.momentum_signal_cap)
         if self.n == 0 or not _any(signal):
             return None
         cap = self.params.momentum_sensitivity / 13.0
@@ -398,6 +396,56 @@ class RetailPopulation(mesa.Agent):
         self.debt[idx] -= repay
         self.cash[idx] = cash - repay
         return float(sells.sum()), float(repay.sum())
+
+    # ------------------------------------------------------------------ the week
+    def save(self) -> None:
+        """The week's savings inflow (``retail.inflow_bn_per_yr``) into cash, in proportion to wealth."""
+        if not self.n:
+            return
+        m = self.model
+        inflow = self.params.inflow_bn_per_yr * m.dt
+        self.cash += self.savings(inflow)       # inflow * wealth share
+        m.book.record(inflow, "retail_savings")
+
+    def margin_act(self, sheet, maintenance_margins: np.ndarray) -> None:
+        """Margin calls at the prices the last round left: a book of sales, and close-outs."""
+        book, closed_rows = self.margin_orders(self.model.prices, maintenance_margins)
+        if book is not None:
+            sheet.books.append(book)
+        if len(closed_rows):
+            self.closed[closed_rows] = True
+            self.model.defaults.by_kind[self.kind] += len(closed_rows)
+
+    def settle_books(self, books: list, totals: list, px: np.ndarray) -> None:
+        """The round's retail books (``totals``: each book's net units) filled at ``px``. Forced sales (margin calls) are bought like any
+        forced sale, their proceeds repay margin debt and closed-out accounts pass their cash to the
+        broker; voluntary trades (momentum, panic) are with other outside investors' brokerage cash
+        and leave the pool as is."""
+        m = self.model
+        b = m.book
+        forced = books[0].label == "margin_call"
+        for book, book_totals in zip(books, totals):
+            sold, repaid = self.settle(book, self.fill(book, px, book_totals), forced)
+            if forced:
+                from_pool = m.pool.take(sold * m.cfg.dry_powder.fire_sale_pool_share)
+                b.record(sold - from_pool, "outside_buyers")
+                b.record(-repaid, "margin_debt_repaid")
+            else:
+                b.record(sold, "retail_trades_with_outside_investors")
+        if forced:
+            to_broker, loss = self.close_accounts()
+            b.record(-to_broker, "margin_debt_repaid")
+            m.defaults.outside_losses_bn += loss          # the brokers are outside creditors
+        self.book_row_stale = True         # the book's retail row is summed up when next needed
+
+    def sync_book_row(self) -> None:
+        """The retail row of the book: the population's total units and debt (cash stays in its
+        arrays). Brought up to date before defaults are settled and at the end of every step."""
+        self.book_row_stale = False
+        b = self.model.book
+        b.units[self.row] = self.units_total
+        b.external_debt[self.row] = _sum(self.debt)
+        b.cash[self.row] = 0.0   # retail cash lives in the population's arrays
 
     def close_accounts(self) -> tuple[float, float]:
         """Closed-out margin accounts: their cash goes to the broker against the debt, the unpaid rest

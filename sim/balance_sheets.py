@@ -134,6 +134,19 @@ class Book:
         if total:
             self.sinks[category] += total
 
+    def pay_from_cash(self, row: int, amount: float, category: str) -> float:
+        """Pay ``amount`` to outside the model from cash, as far as cash goes (never negative);
+        returns what was paid (the rest is not paid)."""
+        paid = min(max(amount, 0.0), max(float(self.cash[row]), 0.0))
+        if paid > 0:
+            self.external(row, -paid, category)
+        return paid
+
+    def pay_from_cash_rows(self, rows: slice | np.ndarray, amounts: np.ndarray, category: str) -> None:
+        """:meth:`pay_from_cash` for a group of distinct rows."""
+        paid = np.minimum(np.maximum(amounts, 0.0), np.maximum(self.cash[rows], 0.0))
+        self.pay_out(rows, paid, category)
+
     # ---------------------------------------------------------------- claims
     def loans_receivable(self) -> np.ndarray:
         out = np.zeros(len(self.cash))
@@ -171,9 +184,3 @@ class Book:
 
     def total_liabilities(self) -> np.ndarray:
         return self.external_debt + self.loans_payable()
-
-    def cash_conservation_gap(self, pool_bn: float, initial_pool_bn: float) -> float:
-        """Left side minus right side of the conservation identity (0 up to rounding)."""
-        lhs = float(self.cash.sum()) + pool_bn
-        rhs = self.initial_cash_total + initial_pool_bn + sum(self.sources.values()) - sum(self.sinks.values())
-        return lhs - rhs

@@ -18,10 +18,7 @@ import math
 
 import numpy as np
 
-
-#: Orders and claims below this ($1 thousand) are rounding noise, not economics: a sale, call or
-#: payment this small is not made (MODEL.md §6.6). Close-outs still sell everything.
-MATERIAL_BN = 1e-6
+from sim.engine.orders import MATERIAL_BN  # noqa: F401  (calls below it are not made)
 
 # ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
 # them thousands of times, so it uses the ufunc reductions themselves (the same computation).
