@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from agents.base import AgentGroup, Holder
+from sim.arrays import fast_sum
 from sim.config import AILab as AILabParams
 from sim.domain import AgentKind
-
-_sum = np.add.reduce
 
 
 class AILab(Holder):
@@ -73,7 +72,7 @@ class AILabs(AgentGroup[AILab]):
             if gap <= 0:
                 continue
             undrawn = commitments[:, li]
-            total_undrawn = _sum(undrawn)
+            total_undrawn = fast_sum(undrawn)
             call = min(gap, total_undrawn, max(burn, 0.0) * dt * c.ai_labs.max_call_weeks_of_burn)
             if call > 0:
                 amounts = call * (undrawn / total_undrawn)     # pro rata to each sovereign's undrawn commitment

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from agents.base import AgentGroup, H, Holder
+from sim.arrays import fast_sum
 from sim.engine import MATERIAL_BN
 
-_sum = np.add.reduce
 
 #: No redemption is due before this step.
 NEVER = 2 ** 62
@@ -108,7 +108,7 @@ class FundGroup(AgentGroup[H]):
                 # an investor redeems at most the units it holds (outside investors: what the
                 # model's investors do not hold), at the NAV per unit
                 held = (b.fund_units[q[1], row] if q[1] >= 0
-                        else b.fund_units_outstanding[row] - _sum(b.fund_units[:, row]))
+                        else b.fund_units_outstanding[row] - fast_sum(b.fund_units[:, row]))
                 units = min(q[2] * scale / nav_unit[row], max(held, 0.0)) if nav_unit[row] > 0 else 0.0
                 value = units * nav_unit[row]
                 if units <= 0.0:

@@ -14,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from agents.fund import Fund, FundGroup
+from sim.arrays import fast_any
 from sim.constraints import margin_call_sales
 from sim.domain import AgentKind, Constraint
-
-_any = np.logical_or.reduce
 
 
 class HedgeFund(Fund):
@@ -61,7 +60,7 @@ class HedgeFunds(FundGroup[HedgeFund]):
         values = b.units[idx] * p
         net_debt = np.maximum(b.external_debt[idx] - b.cash[idx], 0.0)
         sales, closed = margin_call_sales(values, net_debt, maintenance_margins, levels)
-        if not (_any(closed) or _any(sales)):
+        if not (fast_any(closed) or fast_any(sales)):
             return
         for i in np.flatnonzero(closed | (sales > 0)):
             row = int(rows[i])

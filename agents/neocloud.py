@@ -22,11 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from agents.base import AgentGroup, Holder
-from sim.arrays import divide_where_positive
+from sim.arrays import divide_where_positive, fast_any, fast_sum
 from sim.domain import WEEKS_PER_QUARTER, WEEKS_PER_YEAR, AgentKind, Asset, Constraint
-
-_sum = np.add.reduce
-_any = np.logical_or.reduce
 
 
 class Neocloud(Holder):
@@ -42,7 +39,7 @@ class Neoclouds(AgentGroup[Neocloud]):
         super().__init__(model, members)
         self.advance_rate = advance_rate            # loan / fleet value at origination, per neocloud
         self.covenant_ltv = covenant_ltv            # LTV above which the covenant is breached
-        self.loan_origination = _sum(model.book.gpu_loans, 0).copy() if len(members) else np.zeros(0)
+        self.loan_origination = fast_sum(model.book.gpu_loans, 0).copy() if len(members) else np.zeros(0)
         self.other_rent_share = 1.0 - model.cfg.neoclouds.lab_revenue_share   # rent not under lab contracts
 
     # ---------------------------------------------------------------- 2. cash flows
@@ -60,7 +57,7 @@ class Neoclouds(AgentGroup[Neocloud]):
         b.receive(rows, rent * self.other_rent_share, "gpu_rental_revenue")
         b.pay_out(rows, np.minimum(nc.opex_share * rent, np.maximum(cash[rows], 0.0)), "operating_costs")
         loans = b.gpu_loans                         # [lender, neocloud]
-        owed = _sum(loans, 0)
+        owed = fast_sum(loans, 0)
         # principal: the amount originated over the amortisation period, from each lender pro rata,
         # never more than is owed; interest on the balance. Each loan pays the same share a week.
         principal_share = np.minimum(
@@ -74,7 +71,7 @@ class Neoclouds(AgentGroup[Neocloud]):
         cash[m.pc_funds.rows] += loans @ (due_share * paid)
         loans *= 1.0 - principal_share * paid
         short = alive & (due > 0) & (frac < 1.0 - 1e-9)
-        if _any(short):
+        if fast_any(short):
             for j in np.flatnonzero(short):
                 m.defaults.declare(self.members[j], "payment")
 
@@ -94,23 +91,23 @@ class Neoclouds(AgentGroup[Neocloud]):
         equity_part = (1.0 - self.advance_rate) * cost
         reserve = nc.cash_reserve_per_yr * fleet_value * m.dt * WEEKS_PER_QUARTER
         buys = alive & (cost > 0) & (b.cash[rows] >= equity_part + reserve)
-        if not _any(buys):
+        if not fast_any(buys):
             return                   # nobody buys: no loan, no payment (the arithmetic below adds zeros)
         loans = b.gpu_loans
         lenders = m.pc_funds.rows                      # = b.lender_rows
-        totals = _sum(loans, 0)
+        totals = fast_sum(loans, 0)
         lender_share = divide_where_positive(loans, totals, 0.0)
         financed = self.advance_rate * cost            # the loan-funded part of each purchase
         wanted = lender_share * (financed * buys)
         lender_cash = np.maximum(b.cash[lenders], 0.0)
-        asked = _sum(wanted, 1)
+        asked = fast_sum(wanted, 1)
         if np.logical_and.reduce(lender_cash >= asked):    # every lender has the cash: all is lent
             lend = wanted
         else:                                              # lenders short of cash lend pro rata
             lend = wanted * np.minimum(1.0, divide_where_positive(lender_cash, asked, 1.0))[:, None]
-        lent = _sum(lend, 0)
+        lent = fast_sum(lend, 0)
         scale = divide_where_positive(lent, financed, 0.0)
-        b.cash[lenders] -= _sum(lend, 1)     # transfer lenders -> borrowers
+        b.cash[lenders] -= fast_sum(lend, 1)     # transfer lenders -> borrowers
         b.cash[rows] += lent
         loans += lend
         self.loan_origination += lent
@@ -130,12 +127,12 @@ class Neoclouds(AgentGroup[Neocloud]):
         price = p[Asset.USED_GPU]
         hc = haircut(price, 1.0, nc.haircut_slope)
         rows = self.rows
-        loans = _sum(b.gpu_loans, 0)
+        loans = fast_sum(b.gpu_loans, 0)
         alive = self.alive
         fleet = b.units[rows, Asset.USED_GPU]
         ltv = loan_to_value(loans, fleet, price, hc)
         breach = alive & (ltv > self.covenant_ltv)
-        if not _any(breach):
+        if not fast_any(breach):
             return
         underwater = alive & (loan_to_value(loans, fleet, price, 0.0) > 1.0)
         prepay, sell, cannot = cure_amounts(loans, fleet, np.maximum(b.cash[rows], 0), price, hc, self.covenant_ltv)
@@ -191,11 +188,11 @@ class Neoclouds(AgentGroup[Neocloud]):
         if not self.members:
             return 0.0
         alive = self.alive
-        if not _any(alive):
+        if not fast_any(alive):
             return 0.0
         price = m.prices[Asset.USED_GPU]
         hc = haircut(price, 1.0, m.cfg.neoclouds.haircut_slope)
-        ltv = loan_to_value(_sum(m.book.gpu_loans, 0), m.book.units[self.rows, Asset.USED_GPU], price, hc)
+        ltv = loan_to_value(fast_sum(m.book.gpu_loans, 0), m.book.units[self.rows, Asset.USED_GPU], price, hc)
         if not np.logical_and.reduce(alive):
             ltv = ltv[alive]
         return min(float(np.maximum.reduce(ltv)), 10.0)

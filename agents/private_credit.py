@@ -21,11 +21,10 @@ import itertools
 import numpy as np
 
 from agents.fund import Fund, FundGroup
+from sim.arrays import fast_any, fast_sum
 from sim.domain import WEEKS_PER_QUARTER, AgentKind, Asset, Constraint
 from sim.engine import pecking_order_sale
 
-_sum = np.add.reduce
-_any = np.logical_or.reduce
 
 #: A fund raising cash for redemptions sells its most liquid holdings first.
 LIQUIDITY_ORDER = np.array([Asset.UST, Asset.IG_BONDS])
@@ -57,7 +56,7 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         b, sl = m.book, self.rows
         nav = b.cash[sl] + b.units[sl] @ m.prices + b.other_assets[sl] - b.external_debt[sl]
         if b.gpu_loans.size:
-            nav += _sum(b.gpu_loans, 1)
+            nav += fast_sum(b.gpu_loans, 1)
         return nav
 
     # ---------------------------------------------------------------- 2. cash flows
@@ -85,7 +84,7 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         pc_nav = nav[sl] if nav is not None else self.nav()
         self.nav_at_requests = pc_nav      # the subscription price of the units sold in funding
         positive = np.maximum(pc_nav, 0)
-        w = positive / max(_sum(positive), 1e-12)
+        w = positive / max(fast_sum(positive), 1e-12)
         amount = pc.fundraising_bn_per_yr * m.dt * w
         idx = (self.alive & (w > 0)).nonzero()[0]
         requests.extend(zip((idx + sl.start).tolist(), amount[idx].tolist(), itertools.repeat(False),
@@ -146,7 +145,7 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
             books = software_book_value(principal, saas, pc.software_pd_slope, pc.software_lgd) + other
             b.other_assets[sl] = np.where(alive, books, b.other_assets[sl])
             insolvent = alive & (self.nav() < 0)
-            if _any(insolvent):
+            if fast_any(insolvent):
                 for i in np.flatnonzero(insolvent):
                     m.defaults.declare(self.members[i], "insolvent")
         if m.steps % WEEKS_PER_QUARTER == WEEKS_PER_QUARTER - 1:

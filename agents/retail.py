@@ -27,17 +27,14 @@ from typing import NamedTuple
 import mesa
 import numpy as np
 
+from sim.arrays import fast_any, fast_sum
 from sim.config import RetailConfig
 from sim.config_sections import weight_vector
-from sim.domain import AgentKind
 from sim.constraints import margin_call_sales
+from sim.domain import AgentKind
 
 _NO_ROWS = np.zeros(0, dtype=np.intp)
 
-# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
-# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
-_sum = np.add.reduce
-_any = np.logical_or.reduce
 
 #: Holders per BLAS call in vector-matrix products over holders. OpenBLAS runs larger (8 x N)
 #: products on several threads, which spins the other core for little gain (and slows parallel runs).
@@ -75,7 +72,7 @@ class RetailOrders(NamedTuple):
     def totals(self, n_assets: int) -> np.ndarray:
         """Net units sold of each asset (n_assets,)."""
         out = np.zeros(n_assets)
-        out[self.assets] = self.side * _sum(self.units, 1)
+        out[self.assets] = self.side * fast_sum(self.units, 1)
         return out
 
     def traded_assets(self, totals: np.ndarray) -> list[int]:
@@ -160,14 +157,14 @@ class AssetMajorHoldings:
         """Bounds on sum_k w_hk s_k that hold for every holder (used by :meth:`_momentum_rate`):
         the smallest weight any holder gives each stored asset, and the largest row total."""
         self._least_weight = np.minimum.reduce(self._wt, axis=1) if self.n else np.zeros(len(self.assets))
-        self._most_weight_total = float(np.maximum.reduce(_sum(self._wt, 0))) if self.n else 0.0
+        self._most_weight_total = float(np.maximum.reduce(fast_sum(self._wt, 0))) if self.n else 0.0
 
     def aggregate_units(self) -> np.ndarray:
         """Units held by all holders together (K,), summed over holders now. The cascade reads
         ``units_total`` instead: the same totals kept up to date trade by trade (assigning ``units``
         recomputes them)."""
         out = np.zeros(self.n_assets)
-        out[self.assets] = _sum(self._ut, 1)
+        out[self.assets] = fast_sum(self._ut, 1)
         return out
 
     def values(self, prices: np.ndarray) -> np.ndarray:
@@ -175,7 +172,6 @@ class AssetMajorHoldings:
 
     def equity(self, prices: np.ndarray) -> np.ndarray:
         return self.cash + _vecmat(prices[self.assets], self._ut) - self.debt
-
 
 
 class RetailPopulation(AssetMajorHoldings, mesa.Agent):
@@ -229,7 +225,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         = rate_h * w_hk * q_k with rate_h = c_h * min(kappa / 13, 1 / strength_h), q_k = signal_k / P_k.
         """
         signal = np.minimum(np.maximum(r13, 0.0), self.params.momentum_signal_cap)
-        if self.n == 0 or not _any(signal):
+        if self.n == 0 or not fast_any(signal):
             return None
         cap = self.params.momentum_sensitivity / 13.0
         stored = signal[self.assets]
@@ -259,7 +255,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         weight total (always within the cap with weights summing to one, s_k <= 0.5 and kappa <= 26),
         and at least w_hk s_k > 0 for an asset k that rose and that every holder holds."""
         return (float(np.maximum.reduce(stored_signal)) * self._most_weight_total * (1.0 + 1e-12) * cap
-                <= 1.0 - 1e-9 and bool(_any(np.multiply(stored_signal, self._least_weight) > 0.0)))
+                <= 1.0 - 1e-9 and bool(fast_any(np.multiply(stored_signal, self._least_weight) > 0.0)))
 
     def _panic(self, prices: np.ndarray, any_closed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, units sold (len(assets), m)) of holders in panic this week; resets their peaks."""
@@ -269,7 +265,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         in_panic = value < (1.0 - self.params.panic_drawdown) * self.peak
         if self.closed.any() if any_closed is None else any_closed:
             in_panic &= ~self.closed
-        if not _any(in_panic):
+        if not fast_any(in_panic):
             return _NO_ROWS, np.zeros((len(self._ut), 0))
         rows = np.flatnonzero(in_panic)
         sold = self._ut[:, rows] * self.params.panic_sale_share
@@ -301,17 +297,17 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         excess -= self.debt[:m]
         excess += self.cash[:m]
         screened = excess < 1e-9 * assets + 1e-12
-        if not _any(screened):
+        if not fast_any(screened):
             return None, None, _NO_ROWS
         cand = np.flatnonzero(screened)
         units = units[:, cand]
         values = units * prices[:, None]
         net_debt = np.maximum(self.debt[cand] - self.cash[cand], 0.0)
         sales_value, closed_idx = margin_call_sales(values.T, net_debt, mm, self.params.margin_leverage)
-        if not _any(sales_value):
+        if not fast_any(sales_value):
             return None, None, _NO_ROWS
         sel = np.flatnonzero(sales_value)
-        total = _sum(values[:, sel], 0)
+        total = fast_sum(values[:, sel], 0)
         frac = np.divide(sales_value[sel], total, out=np.zeros(total.shape), where=total > 0)
         sold = units[:, sel] * np.clip(frac, 0.0, 1.0)
         closed = cand[closed_idx]
@@ -322,7 +318,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         """The week's voluntary books, both decided on the opening state: panic sales, then momentum
         purchases (the latter written into a scratch array reused every week)."""
         books = []
-        any_closed = bool(_any(self.closed))
+        any_closed = bool(fast_any(self.closed))
         found = self._momentum_rate(r13, prices, any_closed) if self.n else None
         rows, sold = self._panic(prices, any_closed)
         if len(rows) and sold.any():
@@ -388,7 +384,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
                 self.cash += proceeds
             else:
                 self.cash[rows] += proceeds
-            return float(_sum(proceeds)), 0.0
+            return float(fast_sum(proceeds)), 0.0
         sells = np.maximum(proceeds, 0.0)
         idx = slice(None) if rows is None else rows
         cash = self.cash[idx] + sells
@@ -444,7 +440,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         self.book_row_stale = False
         b = self.model.book
         b.units[self.row] = self.units_total
-        b.external_debt[self.row] = _sum(self.debt)
+        b.external_debt[self.row] = fast_sum(self.debt)
         b.cash[self.row] = 0.0   # retail cash lives in the population's arrays
 
     def close_accounts(self) -> tuple[float, float]:

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.arrays import fast_sum
 from sim.domain import WEEKS_PER_QUARTER, Constraint
 from sim.engine import CascadeLoop, OrderSheet, OutsideFlows, RoundRecord
-
-_sum = np.add.reduce
 
 
 class WeeklyCascade:
@@ -132,13 +131,13 @@ class WeeklyCascade:
         b = m.book
         sells = np.maximum(proceeds, 0.0)
         buys = np.maximum(-proceeds, 0.0)
-        sold = _sum(sells)
+        sold = fast_sum(sells)
         from_pool = m.pool.take(sold * m.cfg.dry_powder.fire_sale_pool_share)
         outside = sold - from_pool
         b.cash += sells
         if outside > 0:
             b.record(outside, "outside_buyers")
-        bought = _sum(buys)
+        bought = fast_sum(buys)
         if bought > 0:
             b.cash -= buys
             m.pool.add(bought)

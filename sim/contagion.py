@@ -145,6 +145,46 @@ def fire_sale_round(holdings, debt, impact, shock, *, rule: str = "target",
     round's price returns become the next round's incoming returns f; the target b* stays fixed.
     """
     H = _as_array("holdings", holdings, 2, nonnegative=True)
+    d, lam, f = _check_fire_sale_inputs(H, debt, impact, shock, rule, mark, impact_law, rounds, leverage_target,
+                                        leverage_threshold)
+    n = H.shape[0]
+
+    a0 = H.sum(axis=1)
+    e0 = a0 - d
+    if rule == "target" and leverage_target is None and (e0 <= 0).any():
+        raise ValueError("every holder needs positive pre-shock equity for GLT leverage targeting")
+    if leverage_target is None:
+        b_target = np.divide(d, e0, out=np.full(n, np.inf), where=e0 > 0)  # own pre-shock leverage
+    else:
+        b_target = np.full(n, (1.0 - leverage_target) / leverage_target)
+    total_equity = e0.sum()
+
+    records = []
+    holdings_now, debt_now, incoming = H.copy(), d.copy(), f.copy()
+    for _ in range(int(rounds)):
+        rec = _glt_round(holdings_now, debt_now, incoming, b_target, lam, rule, mark, impact_law, leverage_threshold,
+                         total_equity)
+        records.append(rec)
+        holdings_now = holdings_now * (1.0 + incoming) - rec.sales_by_asset
+        debt_now = debt_now - rec.sales
+        incoming = rec.price_returns
+
+    return FireSaleResult(
+        sales=sum(rec.sales for rec in records),
+        sales_by_asset=sum(rec.sales_by_asset for rec in records),
+        price_returns=np.prod([1.0 + rec.price_returns for rec in records], axis=0) - 1.0,
+        losses=sum(rec.losses for rec in records),
+        equity=e0,
+        shock_losses=-(H * f).sum(axis=1),
+        holdings_after=holdings_now * (1.0 + incoming),
+        debt_after=debt_now,
+        rounds=tuple(records),
+    )
+
+
+def _check_fire_sale_inputs(H, debt, impact, shock, rule, mark, impact_law, rounds, leverage_target,
+                            leverage_threshold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`fire_sale_round`'s inputs as arrays (debt, impact, shock), or a ValueError saying what is wrong."""
     n, k = H.shape
     d = _as_array("debt", debt, 1, nonnegative=True)
     lam = _as_array("impact", impact, 1, nonnegative=True)
@@ -168,67 +208,44 @@ def fire_sale_round(holdings, debt, impact, shock, *, rule: str = "target",
         if val is not None and not 0 < val <= 1:
             raise ValueError(f"{name} must be an equity/assets ratio in (0, 1], got {val!r}")
 
-    a0 = H.sum(axis=1)
-    e0 = a0 - d
-    if rule == "target" and leverage_target is None and (e0 <= 0).any():
-        raise ValueError("every holder needs positive pre-shock equity for GLT leverage targeting")
-    if leverage_target is None:
-        b_target = np.divide(d, e0, out=np.full(n, np.inf), where=e0 > 0)  # own pre-shock leverage
+    return d, lam, f
+
+
+def _glt_round(holdings_now, debt_now, incoming, b_target, lam, rule, mark, impact_law, leverage_threshold,
+               total_equity) -> FireSaleRound:
+    """One round of :func:`fire_sale_round`: returns ``incoming`` hit the holders, they sell, prices move."""
+    n = holdings_now.shape[0]
+    assets = holdings_now.sum(axis=1)
+    equity = assets - debt_now
+    weights = _row_shares(holdings_now)
+    r = weights @ incoming  # return on assets
+    assets_after = assets * (1.0 + r)
+    equity_after = equity + assets * r
+    marked = holdings_now if mark == "pre_shock" else holdings_now * (1.0 + incoming)
+
+    with np.errstate(invalid="ignore"):  # inf * 0 for a holder with no debt and no equity
+        x = debt_now - b_target * equity_after  # sell x, repay x: (d - x)/(e + a r) = b*
+    x = np.where(np.isfinite(x), x, assets_after)
+    if rule == "threshold":
+        ratio = np.divide(equity_after, assets_after, out=np.full(n, -np.inf), where=assets_after > 0)
+        x = np.where(ratio < leverage_threshold, np.clip(x, 0.0, np.maximum(assets_after, 0.0)), 0.0)
+
+    sales_by_asset = _row_shares(marked) * x[:, None]
+    phi = sales_by_asset.sum(axis=0)
+    if impact_law == "linear":
+        price_ret = np.maximum(-lam * phi, MIN_PRICE_RATIO - 1.0)
     else:
-        b_target = np.full(n, (1.0 - leverage_target) / leverage_target)
-    total_equity = e0.sum()
+        price_ret = impact_factor(phi, lam, ImpactLaw.EXPONENTIAL) - 1.0
+    loss_base = marked if mark == "pre_shock" else marked - sales_by_asset
+    losses = -(loss_base * price_ret).sum(axis=1)
 
-    records = []
-    holdings_now, debt_now, incoming = H.copy(), d.copy(), f.copy()
-    for _ in range(int(rounds)):
-        assets = holdings_now.sum(axis=1)
-        equity = assets - debt_now
-        weights = _row_shares(holdings_now)
-        r = weights @ incoming  # return on assets
-        assets_after = assets * (1.0 + r)
-        equity_after = equity + assets * r
-        marked = holdings_now if mark == "pre_shock" else holdings_now * (1.0 + incoming)
-
-        with np.errstate(invalid="ignore"):  # inf * 0 for a holder with no debt and no equity
-            x = debt_now - b_target * equity_after  # sell x, repay x: (d - x)/(e + a r) = b*
-        x = np.where(np.isfinite(x), x, assets_after)
-        if rule == "threshold":
-            ratio = np.divide(equity_after, assets_after, out=np.full(n, -np.inf), where=assets_after > 0)
-            x = np.where(ratio < leverage_threshold, np.clip(x, 0.0, np.maximum(assets_after, 0.0)), 0.0)
-
-        sales_by_asset = _row_shares(marked) * x[:, None]
-        phi = sales_by_asset.sum(axis=0)
-        if impact_law == "linear":
-            price_ret = np.maximum(-lam * phi, MIN_PRICE_RATIO - 1.0)
-        else:
-            price_ret = impact_factor(phi, lam, ImpactLaw.EXPONENTIAL) - 1.0
-        loss_base = marked if mark == "pre_shock" else marked - sales_by_asset
-        losses = -(loss_base * price_ret).sum(axis=1)
-
-        systemicness = None
-        if impact_law == "linear":
-            # loss_j = sum_k base_jk lam_k phi_k and phi_k = sum_i x_ik, so holder i causes
-            # sum_k (sum_j base_jk) lam_k x_ik of the total loss.
-            systemicness = (sales_by_asset * (loss_base.sum(axis=0) * lam)).sum(axis=1) / total_equity
-
-        records.append(FireSaleRound(incoming_returns=incoming.copy(), asset_returns=r, sales=x,
-                                     sales_by_asset=sales_by_asset, net_sales=phi, price_returns=price_ret,
-                                     losses=losses, systemicness=systemicness))
-        holdings_now = holdings_now * (1.0 + incoming) - sales_by_asset
-        debt_now = debt_now - x
-        incoming = price_ret
-
-    return FireSaleResult(
-        sales=sum(rec.sales for rec in records),
-        sales_by_asset=sum(rec.sales_by_asset for rec in records),
-        price_returns=np.prod([1.0 + rec.price_returns for rec in records], axis=0) - 1.0,
-        losses=sum(rec.losses for rec in records),
-        equity=e0,
-        shock_losses=-(H * f).sum(axis=1),
-        holdings_after=holdings_now * (1.0 + incoming),
-        debt_after=debt_now,
-        rounds=tuple(records),
-    )
+    systemicness = None
+    if impact_law == "linear":
+        # loss_j = sum_k base_jk lam_k phi_k and phi_k = sum_i x_ik, so holder i causes
+        # sum_k (sum_j base_jk) lam_k x_ik of the total loss.
+        systemicness = (sales_by_asset * (loss_base.sum(axis=0) * lam)).sum(axis=1) / total_equity
+    return FireSaleRound(incoming_returns=incoming.copy(), asset_returns=r, sales=x, sales_by_asset=sales_by_asset,
+                         net_sales=phi, price_returns=price_ret, losses=losses, systemicness=systemicness)
 
 
 def _row_shares(values: np.ndarray) -> np.ndarray:

@@ -15,10 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim.arrays import fast_sum
 from sim.domain import ASSETS
 from sim.liquidity import absorb
-
-_sum = np.add.reduce
 
 
 class FundingRequest(NamedTuple):
@@ -64,7 +63,7 @@ def clear_funding(model, requests: list) -> FundingWeek:
     demand = np.array([r[1] for r in requests]) if requests else np.zeros(0)
     channels = [r[3] for r in requests]
     absorbed, _ = absorb(demand, pool.level_bn)
-    pool.take(_sum(absorbed))
+    pool.take(fast_sum(absorbed))
     shortfall_total = 0.0
     backstop_bn = 0.0
     crowd_out_bn = 0.0
@@ -107,4 +106,4 @@ def clear_funding(model, requests: list) -> FundingWeek:
     effective_shortfall = 0.0 if c.central_bank.backstop else shortfall_total
     credit_share = model.defaults.credit_losses_bn / max(model.initial_credit, 1e-9)
     pool.update_cost_of_capital(model.world.policy_rate, effective_shortfall, min(credit_share, 1.0))
-    return FundingWeek(float(_sum(demand)), float(_sum(absorbed)), shortfall_total)
+    return FundingWeek(float(fast_sum(demand)), float(fast_sum(absorbed)), shortfall_total)

@@ -37,7 +37,7 @@ import numpy as np
 
 from agents.retail import RetailPopulation
 from sim.config import ASSETS, RetailConfig
-from sim.constraints import MATERIAL_BN
+from sim.engine import MATERIAL_BN
 
 K = len(ASSETS)
 

@@ -281,7 +281,7 @@ def test_neocloud_loan_service_is_interest_plus_straight_line_amortisation():
     a_n = min(originated_n / (L_n 52 T), 1); a neocloud with cash for only part of it pays that part
     to every lender in proportion, and defaults."""
     m = DryPowderModel(rng=6, **SMALL, **{"neoclouds.rent_yield": 0.0})
-    nc, pc, b = m.cfg.neoclouds, m.cfg.private_credit, m.book
+    nc, b = m.cfg.neoclouds, m.book
     rows, lenders = m.neoclouds.rows, m.pc_funds.rows
     loans = b.gpu_loans.copy()
     owed = loans.sum(axis=0)

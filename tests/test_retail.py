@@ -11,7 +11,7 @@ import pytest
 from agents.retail import RetailPopulation
 from sim.config import RetailConfig
 from sim.config_sections import weight_vector
-from sim.constraints import MATERIAL_BN
+from sim.engine import MATERIAL_BN
 from tests import retail_reference as rr
 
 RETAIL_WEIGHTS = np.array(weight_vector(RetailConfig().portfolio_weights))

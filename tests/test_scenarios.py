@@ -152,7 +152,7 @@ def test_retail_margin_calls_end_when_what_is_left_is_rounding_noise():
     Every round of them sells more than MATERIAL_BN ($1 thousand), so the cascade ends with the
     economics and the published cascade depth is not set by sales worth fractions of a cent
     (MODEL.md §6.6)."""
-    from sim.constraints import MATERIAL_BN
+    from sim.engine import MATERIAL_BN
     from sim.config import load_config, resolve_config_arg
 
     cfg = load_config(resolve_config_arg("dry_powder_exhausted"), {"seed": 1})
