@@ -1,12 +1,15 @@
-"""Same config and seed, same bytes, whichever BLAS kernel the CPU selects.
+"""Same config and seed, same bytes, whichever machine runs them.
 
-OpenBLAS picks its kernels from the CPU it runs on (``OPENBLAS_CORETYPE`` overrides the choice), so
-one machine can stand in for several: every golden case (tests/golden_cases.py) is run and written
-with the project's own run writer (``sim.outputs.write_run``; its dashboard figure, which is not
-compared, is not drawn) in a fresh process per kernel, and ``model.parquet`` and ``events.parquet``
-must be byte-identical across kernels. A kernel whose instructions this CPU lacks is left out (it
-would crash, not compute). Run as a program, this module writes the run folders for
-the kernel it was started under: ``python -m tests.test_blas_kernels OUT_DIR``.
+Three things chosen from the CPU could change a result's last bits: the OpenBLAS kernel
+(``OPENBLAS_CORETYPE`` overrides the choice), numpy's SIMD code paths (``NPY_DISABLE_CPU_FEATURES``
+turns the dispatched AVX2 and AVX-512 paths off) and glibc's math variants (``GLIBC_TUNABLES``
+turns its AVX2 and FMA variants off). So one machine can stand in for several: every golden case
+(tests/golden_cases.py) is run and written with the project's own run writer
+(``sim.outputs.write_run``; its dashboard figure, which is not compared, is not drawn) in a fresh
+process per variant, and ``model.parquet`` and ``events.parquet`` must be byte-identical across all
+of them. A kernel whose instructions this CPU lacks is left out (it would crash, not compute). Run as
+a program, this module writes the run folders for the environment it was started under:
+``python -m tests.test_machine_independence OUT_DIR``.
 """
 
 from __future__ import annotations
@@ -79,11 +82,27 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def _run_under(kernel: str, out: Path) -> dict[str, str]:
-    env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
-    proc = subprocess.run([sys.executable, "-m", "tests.test_blas_kernels", str(out)], cwd=ROOT, env=env,
+def _numpy_simd_paths() -> list[str]:
+    """numpy's dispatched SIMD targets this CPU runs (disabling them forces the baseline code)."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    return [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+
+
+def _variants(flags: set[str]) -> dict[str, dict[str, str]]:
+    """Environment overrides, one per machine the test stands in for."""
+    out = {f"OpenBLAS {k}": {"OPENBLAS_CORETYPE": k} for k, needs in KERNELS.items() if needs <= flags}
+    simd = _numpy_simd_paths()
+    if simd:
+        out["numpy baseline SIMD"] = {"NPY_DISABLE_CPU_FEATURES": " ".join(simd)}
+    out["glibc without AVX2/FMA"] = {"GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F"}
+    return out
+
+
+def _run_under(overrides: dict[str, str], out: Path) -> dict[str, str]:
+    env = {**os.environ, **overrides}
+    proc = subprocess.run([sys.executable, "-m", "tests.test_machine_independence", str(out)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT_S)
-    assert proc.returncode == 0, f"{kernel}: exit {proc.returncode}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, f"{overrides}: exit {proc.returncode}\n{proc.stderr[-3000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -94,30 +113,31 @@ def _digest(path: Path) -> str:
 @pytest.mark.slow
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or not Path("/proc/cpuinfo").is_file(),
                     reason="the OpenBLAS kernels compared are x86-64 kernels, chosen by Linux CPU flags")
-def test_golden_runs_are_byte_identical_under_every_openblas_kernel(tmp_path):
+def test_golden_runs_are_byte_identical_on_every_kernel_simd_path_and_math_library_variant(tmp_path):
     import pandas as pd
 
-    flags = _cpu_flags()
-    kernels = [k for k, needs in KERNELS.items() if needs <= flags]
+    variants = _variants(_cpu_flags())
+    kernels = [name for name in variants if name.startswith("OpenBLAS")]
     if len(kernels) < 2:
         pytest.skip(f"this CPU runs only {kernels} of the kernels {list(KERNELS)}")
+    folders = {name: tmp_path / f"v{i}" for i, name in enumerate(variants)}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        corenames = dict(zip(kernels, pool.map(lambda k: _run_under(k, tmp_path / k), kernels)))
-    loaded = {name for names in corenames.values() for name in names.values()}
+        corenames = dict(zip(variants, pool.map(lambda v: _run_under(variants[v], folders[v]), variants)))
+    loaded = {name for v in kernels for name in corenames[v].values()}
     assert len(loaded) >= 2, f"OPENBLAS_CORETYPE changed nothing: every process ran {loaded}"
 
-    reference = kernels[0]
+    reference = next(iter(variants))
     differences = []
-    for case in sorted(p.name for p in (tmp_path / reference).iterdir()):
+    for case in sorted(p.name for p in folders[reference].iterdir()):
         for output in COMPARED:
-            files = {k: next((tmp_path / k / case).glob(f"*/{output}")) for k in kernels}
-            digests = {k: _digest(f) for k, f in files.items()}
+            files = {v: next((folders[v] / case).glob(f"*/{output}")) for v in variants}
+            digests = {v: _digest(f) for v, f in files.items()}
             if len(set(digests.values())) > 1:
-                rows = {k: len(pd.read_parquet(f)) for k, f in files.items()}
+                rows = {v: len(pd.read_parquet(f)) for v, f in files.items()}
                 differences.append(f"{case}/{output}: " + ", ".join(
-                    f"{k} (runs {'/'.join(sorted(set(corenames[k].values())))}): sha256 {digests[k]}, {rows[k]} rows"
-                    for k in kernels))
-    assert not differences, "outputs depend on the BLAS kernel:\n" + "\n".join(differences)
+                    f"{v} (OpenBLAS runs {'/'.join(sorted(set(corenames[v].values())))}): sha256 {digests[v]}, "
+                    f"{rows[v]} rows" for v in variants))
+    assert not differences, "outputs depend on the machine:\n" + "\n".join(differences)
 
 
 if __name__ == "__main__":
