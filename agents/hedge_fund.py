@@ -36,14 +36,15 @@ class HedgeFunds(FundGroup[HedgeFund]):
         self.target_leverage = target_leverage      # gross assets / equity each fund returns to
 
     def pay_financing(self) -> None:
-        """Prime-broker interest at the policy rate + ``financing_spread_bp`` on debt, as far as cash goes."""
+        """Prime-broker interest at the policy rate + ``financing_spread_bp`` on debt: paid from cash,
+        the rest added to the debt (funds hold little cash; the broker capitalises what is not paid)."""
         if not self.members:
             return
         m = self.model
         rows = self.rows
         spread = m.cfg.hedge_funds.financing_spread_bp / 1e4
-        m.book.pay_from_cash_rows(rows, m.book.external_debt[rows] * (m.world.policy_rate + spread) * m.dt * self.alive,
-                                  "prime_broker_interest")
+        m.book.pay_interest(rows, m.book.external_debt[rows] * (m.world.policy_rate + spread) * m.dt * self.alive,
+                            "prime_broker_interest")
 
     # ---------------------------------------------------------------- 6. the cascade
     def margin_orders(self, sheet, maintenance_margins: np.ndarray) -> None:

@@ -71,6 +71,7 @@ class Neoclouds(AgentGroup[Neocloud]):
         cash[rows] -= due * paid                    # transfer borrowers -> lenders
         cash[m.pc_funds.rows] += row_dot(loans, due_share * paid)
         loans *= 1.0 - principal_share * paid
+        m.pc_funds.pass_estate_cash_to_creditors()
         short = alive & (due > 0) & (frac < 1.0 - 1e-9)
         if fast_any(short):
             for j in np.flatnonzero(short):

@@ -140,6 +140,14 @@ class Book:
             self.external(row, -paid, category)
         return paid
 
+    def pay_interest(self, rows: slice | np.ndarray, owed: np.ndarray, category: str) -> None:
+        """Interest ``owed`` by distinct rows to outside lenders: paid from cash as far as it goes, the
+        rest added to the debt (capitalised), never forgotten."""
+        owed = np.maximum(owed, 0.0)
+        paid = np.minimum(owed, np.maximum(self.cash[rows], 0.0))
+        self.pay_out(rows, paid, category)
+        self.external_debt[rows] += owed - paid
+
     def pay_from_cash_rows(self, rows: slice | np.ndarray, amounts: np.ndarray, category: str) -> None:
         """:meth:`pay_from_cash` for a group of distinct rows."""
         paid = np.minimum(np.maximum(amounts, 0.0), np.maximum(self.cash[rows], 0.0))

@@ -68,7 +68,7 @@ def _sizes(model, n: int, total: float) -> np.ndarray:
 def _hyperscaler_books(b: Book, hyperscalers: list[Hyperscaler], operating_assets_per_ocf: float) -> None:
     for h in hyperscalers:
         f = h.firm
-        b.cash[h.row] = f.cash_bn
+        b.cash[h.row] = f.cash_bn - f.ust_bn              # cash_bn is cash and short-term investments
         b.units[h.row, Asset.UST] = f.ust_bn
         b.external_debt[h.row] = f.debt_bn
         b.other_assets[h.row] = operating_assets_per_ocf * f.ocf_bn     # PP&E and other operating assets at book
