@@ -16,6 +16,7 @@ from sim.arrays import fast_sum
 from sim.config import AILab as AILabParams
 from sim.domain import AgentKind
 from sim.engine import fixed
+from sim.funding import FundingRequest
 
 
 class AILab(Holder):
@@ -75,14 +76,14 @@ class AILabs(AgentGroup[AILab]):
             undrawn = commitments[:, li]
             total_undrawn = fast_sum(undrawn)
             call = min(gap, total_undrawn, max(burn, 0.0) * dt * c.ai_labs.max_call_weeks_of_burn)
-            if call > 0:
+            if call > 0 and c.channels.commitments:
                 amounts = call * (undrawn / total_undrawn)     # pro rata to each sovereign's undrawn commitment
                 undrawn -= amounts                              # (a view: the commitments are drawn)
                 for sov, amount in zip(m.sovereigns, amounts.tolist()):
                     m.sovereigns.add_call(sov.row, lab.row, amount)
                 gap -= call
             if gap > 0:
-                requests.append((lab.row, min(gap, c.ai_labs.venture_funding_bn_per_yr * dt), False, "venture"))
+                requests.append(FundingRequest(lab.row, min(gap, c.ai_labs.venture_funding_bn_per_yr * dt), "venture"))
 
     def on_default(self, lab: AILab) -> None:
         """Contracts stop and undrawn commitments lapse."""

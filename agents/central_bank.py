@@ -32,12 +32,13 @@ class CentralBank(mesa.Agent):
         return p.reserve_purchases_bn_per_month * 12 * dt * p.reserve_purchases_pool_share
 
     def cap_depletion(self, pool, book) -> None:
-        """With the backstop on, buy duration from the pool's holders whenever depletion would exceed
-        ``backstop_max_depletion`` (before pricing and again after the cascade)."""
+        """With the backstop on, buy duration from the pool's holders whenever idle cash would fall more
+        than ``backstop_max_depletion`` below ample (``dry_powder.ample_bn``): reserves created by the
+        purchases top the pool up (before pricing and again after the cascade)."""
         p = self.params
         if not p.backstop:
             return
-        floor = (1.0 - p.backstop_max_depletion) * pool.initial_bn
+        floor = (1.0 - p.backstop_max_depletion) * pool.cfg.dry_powder.ample_bn
         top_up = max(floor - pool.level_bn, 0.0)
         if top_up > 0:
             pool.add(top_up)

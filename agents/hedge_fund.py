@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from agents.fund import Fund, FundGroup
-from sim.arrays import fast_any
+from sim.arrays import fast_any, fast_sum
 from sim.constraints import margin_call_sales
 from sim.domain import AgentKind, Constraint
+from sim.engine import fixed
 from sim.engine.fixed import dot
 
 
@@ -72,9 +73,65 @@ class HedgeFunds(FundGroup[HedgeFund]):
                 total = dot(b.units[row], p)
                 sheet.put(row, b.units[row] * (sales[i] / total), Constraint.MARGIN_CALL)
 
+    def leverage_targets(self) -> np.ndarray:
+        """Each fund's leverage target now: its own target scaled by (normal / realised volatility of its
+        book)^elasticity, within [0.5, 1.25] of it: funds lever up when markets are calm and down when
+        they are volatile (the leverage cycle, Adrian & Shin 2010); never so high that equity is within
+        ``initial_margin_headroom`` of the maintenance requirement at today's margins."""
+        m = self.model
+        hf = m.cfg.hedge_funds
+        vol, mm = m.market.margins()
+        values = m.book.units[self.rows] * m.prices
+        book_vol = fixed.row_dot(values, vol)
+        ratio = np.divide(fixed.row_dot(values, m.market.vol), book_vol, out=np.ones(len(self)), where=book_vol > 0)
+        scale = np.clip(fixed.power(np.maximum(ratio, 1e-9), hf.leverage_vol_elasticity), 0.5, 1.25)
+        # never closer to the margin than the headroom funds start with
+        assets = fast_sum(values, 1)
+        required = np.divide(fixed.row_dot(values, mm), assets, out=np.zeros(len(self)), where=assets > 0)
+        ceiling = np.divide(1.0, required * (1.0 + hf.initial_margin_headroom), out=np.full(len(self), np.inf),
+                            where=required > 0)
+        return np.maximum(np.minimum(self.target_leverage * scale, ceiling), 1.0)
+
+    def releverage_orders(self, sheet) -> None:
+        """Round 0: a fund whose leverage is more than ``releverage_band`` away from its target (after
+        gains or losses, or as volatility moved the target) closes ``releverage_speed`` of the gap a
+        week: below target it borrows from its broker and buys, above it sells and repays, pro rata to
+        its book. Margin calls come on top, from the maintenance requirement."""
+        m = self.model
+        hf, b, p = m.cfg.hedge_funds, m.book, m.prices
+        if not self.members or hf.releverage_speed <= 0:
+            return
+        targets = self.leverage_targets()
+        values = b.units[self.rows] * p
+        assets = fast_sum(values, 1)
+        equity = assets + b.cash[self.rows] - b.external_debt[self.rows]
+        gap = np.where(self.alive & (equity > 0), targets * equity - assets, 0.0)
+        band = hf.releverage_band * np.abs(targets * equity)
+        for i in np.flatnonzero(np.abs(gap) > band):
+            row = int(self.row_index[i])
+            if sheet.labels[row] is not None or assets[i] <= 0:
+                continue
+            trade = gap[i] * hf.releverage_speed
+            units = b.units[row] * (abs(trade) / assets[i])
+            if trade > 0:
+                b.external_debt[row] += trade          # the broker lends, the fund buys with it
+                b.cash[row] += trade
+                b.record(trade, "prime_broker_lending")
+                sheet.buy(row, units, Constraint.RELEVERAGE)
+            else:
+                sheet.put(row, units, Constraint.RELEVERAGE)
+
     def settle(self, row: int, proceeds: float) -> None:
-        """The proceeds of a margin sale repay the broker."""
+        """The proceeds of a margin sale or a de-levering sale repay the broker; a re-levering purchase
+        that cost more than was borrowed for it (its own impact) is financed by the broker too."""
         b = self.model.book
+        if proceeds < 0:
+            short = -float(b.cash[row])
+            if short > 0:
+                b.external_debt[row] += short
+                b.cash[row] = 0.0
+                b.record(short, "prime_broker_lending")
+            return
         repay = min(proceeds, b.external_debt[row])
         b.external_debt[row] -= repay
         b.external(row, -repay, "margin_debt_repaid")

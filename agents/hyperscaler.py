@@ -29,6 +29,7 @@ from agents.base import AgentGroup, Holder
 from sim.config import HyperscalerFirm
 from sim.domain import AgentKind, Asset, Constraint
 from sim.engine import fixed
+from sim.funding import FundingRequest
 
 
 def _payable(amount: float, cash: float) -> float:
@@ -143,7 +144,7 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
                 b.pay_from_cash(row, buybacks, "shareholder_payouts")
             need = capex - max(float(cash[row]) - floor, 0.0)
             if need > 0:
-                requests.append((row, need, True, "bonds"))
+                requests.append(FundingRequest(row, need, "bonds"))
 
     def play_capex_game(self) -> None:
         """The quarterly race: every firm's multiplier at the Nash equilibrium (and the cooperative
@@ -157,13 +158,15 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
         payouts = np.array([h.firm.dividends_bn + h.firm.buybacks_bn for h in self.members])
         spare = np.array([max(m.book.cash[h.row] - hs.cash_floor_share * (h.firm.cash_bn - h.firm.ust_bn), 0.0)
                           for h in self.members])
-        coc = m.pool.coc
+        coc = m.market.coc
         rate = np.full(len(self), coc.ust10y + coc.ig_spread + hs.bond_coupon_spread_bp / 1e4)
-        penalty = hs.fcf_penalty * coc.ig_spread / m.pool.s0
-        prize = hs.race_prize_multiple * world.ai_revenue
+        penalty = hs.fcf_penalty * coc.ig_spread / m.market.s0
+        expected_ai = world.ai_revenue0 * fixed.exp(c.ai.revenue_growth * t)
+        prize = hs.race_prize_multiple * float(plan.sum()) * world.ai_revenue / expected_ai
         options = 1.0 + np.array(hs.capex_adjustments)
-        nash, coop = capex_game(plan, options, prize_bn=prize, financing_rate=rate, ocf=ocf, payouts=payouts,
-                                spare_cash=spare, burn_penalty=penalty, life_years=hs.gpu_life_years)
+        nash, coop = capex_game(plan, options, prize_bn=prize, expansion=hs.market_expansion, financing_rate=rate,
+                                ocf=ocf, payouts=payouts, spare_cash=spare, burn_penalty=penalty,
+                                life_years=hs.gpu_life_years)
         self.nash_multiplier, self.coop_multiplier = nash, coop
         self.multiplier_means = (_mean(nash), _mean(coop))
         for h, mult in zip(self.members, nash):
@@ -177,10 +180,11 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
         m = self.model
         b = m.book
         i = row - self.rows.start
-        rate = m.pool.coc.ust10y + m.pool.coc.ig_spread + m.cfg.hyperscalers.bond_coupon_spread_bp / 1e4
+        rate = m.market.coc.ust10y + m.market.coc.ig_spread + m.cfg.hyperscalers.bond_coupon_spread_bp / 1e4
         old = b.external_debt[row]
         b.external_debt[row] = old + amount
         self.coupon_rate[i] = (self.coupon_rate[i] * old + rate * amount) / (old + amount)
+        self.total_issuance_bn += amount
 
     def sell_own_treasuries(self, row: int, amount: float) -> float:
         """A hyperscaler short of bond buyers sells its own Treasuries first: queued for round 0 of the
@@ -243,15 +247,26 @@ def own_payoffs(capex: np.ndarray, financing_rate: np.ndarray, ocf: np.ndarray, 
     return -financing_rate * new_debt - burn_penalty * np.maximum(0.0, -fcf) - capex / life_years
 
 
+def market_prize(prize_bn: float, total_capex, planned_total: float, expansion: float):
+    """The AI market the firms share, M (C / C_plan)^e: capacity grows the market (e > 0), with
+    diminishing returns; e = 0 is a fixed prize (pure share-stealing)."""
+    if expansion == 0.0 or planned_total <= 0:
+        return prize_bn + 0.0 * np.asarray(total_capex)
+    ratio = np.maximum(np.asarray(total_capex, dtype=float) / planned_total, 0.0)
+    return prize_bn * fixed.power(np.where(ratio > 0, ratio, 1.0), expansion) * (ratio > 0)
+
+
 def payoffs(capex: np.ndarray, prize_bn: float, financing_rate: np.ndarray, ocf: np.ndarray,
-            payouts: np.ndarray, spare_cash: np.ndarray, burn_penalty: float, life_years: float) -> np.ndarray:
+            payouts: np.ndarray, spare_cash: np.ndarray, burn_penalty: float, life_years: float,
+            planned_total: float = 0.0, expansion: float = 0.0) -> np.ndarray:
     """U_i for a profile of annual capex rates (last axis = firms; leading axes broadcast)."""
     total = capex.sum(axis=-1, keepdims=True)
     spent = total > 0
     share = capex / np.where(spent, total, 1.0)
     if not spent.all():
         share = np.where(spent, share, 0.0)
-    return prize_bn * share + own_payoffs(capex, financing_rate, ocf, payouts, spare_cash, burn_penalty, life_years)
+    prize = market_prize(prize_bn, total, planned_total, expansion)
+    return prize * share + own_payoffs(capex, financing_rate, ocf, payouts, spare_cash, burn_penalty, life_years)
 
 
 @functools.lru_cache(maxsize=16)
@@ -262,7 +277,8 @@ def _profiles(m: int, n: int) -> np.ndarray:
     return out
 
 
-def capex_game(plan: np.ndarray, options: np.ndarray, prize_bn: float, **own) -> tuple[np.ndarray, np.ndarray]:
+def capex_game(plan: np.ndarray, options: np.ndarray, prize_bn: float, expansion: float = 0.0,
+               **own) -> tuple[np.ndarray, np.ndarray]:
     """Nash equilibrium (best-response iteration) and cooperative optimum (max sum of payoffs).
 
     ``plan`` (n,) planned annual capex, ``options`` (m,) multipliers; the other arguments those of
@@ -270,22 +286,28 @@ def capex_game(plan: np.ndarray, options: np.ndarray, prize_bn: float, **own) ->
     plan (multiplier closest to 1) and iterate until no firm wants to deviate; should they cycle,
     the last profile is kept (MODEL.md §4).
 
-    U_i separates into the market share M c_i / sum_j c_j and a part that depends on c_i alone
+    U_i separates into the market share M(C) c_i / C and a part that depends on c_i alone
     (:func:`own_payoffs`), so the own part of every firm's every option is computed once, an (m, n)
     table; a best response then only recomputes the share term against the others' current capex.
-    The share terms of a profile sum to M whenever anything is spent, so the welfare of a profile
-    is M plus the sum of its own parts.
+    The share terms of a profile sum to M(C) whenever anything is spent, so the welfare of a profile
+    is M(C) plus the sum of its own parts. With ``expansion`` e > 0 the market grows with total capex
+    (:func:`market_prize`), so the cooperative optimum is interior and the Nash profile overshoots it.
     """
     n, m = len(plan), len(options)
+    planned_total = float(plan.sum())
     capex = options[:, None] * plan                       # (m, n): firm i's capex under option o
     own_u = own_payoffs(capex, **own)                     # (m, n)
     capex_cols, own_cols = capex.T.tolist(), own_u.T.tolist()
     choice = [int(np.argmin(np.abs(options - 1.0)))] * n
+
+    def prize(total: float) -> float:
+        return float(market_prize(prize_bn, total, planned_total, expansion))
+
     for _ in range(10 * n + 10):
         changed = False
         for i in range(n):
             others = sum(capex_cols[j][choice[j]] for j in range(n) if j != i)
-            u = [(prize_bn * c / (c + others) if c + others > 0 else 0.0) + o
+            u = [(prize(c + others) * c / (c + others) if c + others > 0 else 0.0) + o
                  for c, o in zip(capex_cols[i], own_cols[i])]
             best = max(range(m), key=u.__getitem__)       # first of equal maxima, as argmax
             if u[best] > u[choice[i]] + 1e-12:
@@ -297,10 +319,11 @@ def capex_game(plan: np.ndarray, options: np.ndarray, prize_bn: float, **own) ->
     if m ** n <= 20000:
         profiles = _profiles(m, n)
         own_welfare = own_u[profiles, np.arange(n)].sum(axis=-1)
-        spent = (capex[profiles, np.arange(n)].sum(axis=-1) > 0)
-        welfare = own_welfare + prize_bn * spent
+        totals = capex[profiles, np.arange(n)].sum(axis=-1)
+        welfare = own_welfare + market_prize(prize_bn, totals, planned_total, expansion) * (totals > 0)
         coop = options[profiles[int(np.argmax(welfare))]]
     else:  # too many profiles: symmetric cooperative choice
-        sym = np.array([payoffs(plan * o, prize_bn, **own).sum() for o in options])
+        sym = np.array([payoffs(plan * o, prize_bn, planned_total=planned_total, expansion=expansion, **own).sum()
+                        for o in options])
         coop = np.full(n, options[int(np.argmax(sym))])
     return nash, coop

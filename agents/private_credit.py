@@ -16,14 +16,13 @@ software index and a fund whose NAV turns negative defaults (:meth:`PrivateCredi
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from agents.fund import Fund, FundGroup
 from sim.arrays import fast_any, fast_sum
 from sim.domain import WEEKS_PER_QUARTER, AgentKind, Asset, Constraint
 from sim.engine import pecking_order_sale
+from sim.funding import FundingRequest
 
 
 #: A fund raising cash for redemptions sells its most liquid holdings first.
@@ -66,13 +65,14 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         alive = self.alive
         book_principal = np.array([f.software_principal_bn + f.other_loans_bn for f in self.members])
         b.receive(rows, book_principal * pc.loan_yield_pct / 100 * dt * alive, "loan_interest_received")
-        rate = m.pool.coc.ust10y + m.pool.coc.ig_spread + pc.facility_spread_bp / 1e4
+        rate = m.market.coc.ust10y + m.market.coc.ig_spread + pc.facility_spread_bp / 1e4
         b.pay_interest(rows, b.external_debt[rows] * rate * dt * alive, "facility_interest")
 
     # ---------------------------------------------------------------- 3. decisions
     def raise_funds(self, requests, nav: np.ndarray | None) -> None:
-        """Ask the pool for ``fundraising_bn_per_yr`` a year, split pro rata to NAV (``nav``: every
-        fund row's NAV when it was just computed at a quarter end, else None)."""
+        """Ask the pool for ``fundraising_bn_per_yr`` a year, scaled by investors' appetite
+        (:meth:`appetite`), split pro rata to NAV (``nav``: every fund row's NAV when it was just
+        computed at a quarter end, else None)."""
         pc, m = self.model.cfg.private_credit, self.model
         if not self.members or pc.fundraising_bn_per_yr <= 0:
             return
@@ -81,10 +81,39 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         self.nav_at_requests = pc_nav      # the subscription price of the units sold in funding
         positive = np.maximum(pc_nav, 0)
         w = positive / max(fast_sum(positive), 1e-12)
-        amount = pc.fundraising_bn_per_yr * m.dt * w
+        amount = pc.fundraising_bn_per_yr * m.dt * self.appetite(pc_nav) * w
         idx = (self.alive & (w > 0)).nonzero()[0]
-        requests.extend(zip((idx + sl.start).tolist(), amount[idx].tolist(), itertools.repeat(False),
-                            itertools.repeat("fundraising")))
+        requests.extend(FundingRequest(row, a, "fundraising") for row, a in zip((idx + sl.start).tolist(),
+                                                                                amount[idx].tolist()))
+
+    def appetite(self, nav: np.ndarray) -> float:
+        """Investors' appetite for private credit, 1 in calm markets: more after the funds' returns beat
+        their loan yield, less after they lag it (``fundraising_return_sensitivity`` x the annualised
+        excess return of the last quarter), and less as the IG spread widens (x s0 / s); within 0-2."""
+        m = self.model
+        pc = m.cfg.private_credit
+        then = fast_sum(np.maximum(m.quarter_end_nav[self.rows], 0.0))
+        now = fast_sum(np.maximum(nav, 0.0))
+        weeks = max(m.steps % 13, 1) if m.steps % 13 else 13
+        excess = ((now / then - 1.0) * 52.0 / weeks - pc.loan_yield_pct / 100) if then > 0 else 0.0
+        spread_ratio = m.market.s0 / max(m.market.coc.ig_spread, 1e-9)
+        return float(np.clip((1.0 + pc.fundraising_return_sensitivity * excess) * min(spread_ratio, 1.0), 0.0, 2.0))
+
+    def deploy_cash(self) -> None:
+        """Cash above a fund's liquidity target (``liquid_share`` x ``liquid_cash_share`` of gross assets)
+        is lent to borrowers outside the model (other loans), which earn ``loan_yield_pct``."""
+        m = self.model
+        if not self.members:
+            return
+        pc, b, rows = m.cfg.private_credit, m.book, self.rows
+        gross = self.nav() + b.external_debt[rows]
+        spare = np.where(self.alive, b.cash[rows] - pc.liquid_share * pc.liquid_cash_share * np.maximum(gross, 0.0), 0.0)
+        lend = np.maximum(spare, 0.0)
+        if fast_any(lend > 0):
+            b.pay_out(rows, lend, "loans_originated")
+            b.other_assets[rows] += lend
+            for f, x in zip(self.members, lend.tolist()):
+                f.other_loans_bn += x
 
     def issue_units(self, rows: np.ndarray, amount: np.ndarray) -> None:
         """New investors buy fund shares at the NAV per unit before their subscription (1 for a fund

@@ -5,7 +5,8 @@ call per holder per step). Each holder h has cash c_h, units u_hk of each asset,
 Rules (MODEL.md §6.1), vectorised over holders:
 * momentum (FOMO): spend c_h * kappa * sum_k w_hk min(max(0, r13_k), 0.5) / 13 a week, split over assets in
   proportion to w_hk max(0, r13_k), where r13_k is the asset's 13-week log return;
-* panic: a holder whose portfolio is more than ``panic_drawdown`` below its peak sells
+* panic: a holder whose portfolio is more than its own threshold (``panic_drawdown`` +/- up to
+  ``panic_drawdown_spread``) below its peak sells
   ``panic_sale_share`` of its holdings once and takes today's value as its new peak;
 * margin: accounts with debt follow :func:`sim.constraints.margin_call_sales`.
 
@@ -32,7 +33,7 @@ from sim.arrays import fast_any, fast_sum
 from sim.config import RetailConfig
 from sim.config_sections import weight_vector
 from sim.constraints import margin_call_sales
-from sim.domain import AgentKind
+from sim.domain import AgentKind, Constraint
 from sim.engine.fixed import weighted_rows
 
 _NO_ROWS = np.zeros(0, dtype=np.intp)
@@ -47,7 +48,7 @@ class RetailOrders(NamedTuple):
     counts the holders with a non-zero order.
     """
 
-    label: str
+    label: Constraint
     rows: np.ndarray | None
     units: np.ndarray
     side: float
@@ -91,6 +92,30 @@ def _draw_accounts(params: RetailConfig, rng: np.random.Generator, weights0: np.
     weights_t = np.take(weights.T[assets], order, axis=1)     # (held assets, holders), C order
     units_t = np.take(units.T[assets], order, axis=1)
     return wealth_share[order], debt[order], cash[order], weights_t, units_t, gross[order].copy()
+
+
+def releverage_book(pop, prices: np.ndarray) -> "RetailOrders | None":
+    """Margin accounts whose leverage fell more than ``releverage_band`` below ``margin_leverage``
+    (after gains) borrow and buy ``releverage_speed`` of the gap a week, in their portfolio's weights
+    (the retail side of the leverage cycle). Returns the purchases' book, or None."""
+    p = pop.params
+    m = pop._n_margin
+    if m == 0 or p.releverage_speed <= 0:
+        return None
+    px = prices[pop.assets]
+    assets = weighted_rows(px, pop._ut[:, :m])
+    equity = assets + pop.cash[:m] - pop.debt[:m]
+    want = p.margin_leverage * equity - assets
+    rows = np.flatnonzero(~pop.closed[:m] & (equity > 0)
+                          & (assets < p.margin_leverage * equity * (1.0 - p.releverage_band)))
+    if not len(rows):
+        return None
+    spend = want[rows] * p.releverage_speed
+    pop.debt[rows] += spend                 # the broker lends, the account buys with it
+    pop.cash[rows] += spend
+    pop.model.book.record(float(fast_sum(spend)), "margin_lending")
+    units = pop._wt[:, rows] * (spend / weighted_rows(px, pop._wt[:, rows]))
+    return RetailOrders(Constraint.RELEVERAGE, rows, units, -1.0, len(rows), pop.assets)
 
 
 class AssetMajorHoldings:
@@ -178,6 +203,9 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         self._slot[self.assets] = np.arange(len(self.assets))
         (self.wealth_share, self.debt, self.cash, self._wt, self._ut,
          self.peak) = _draw_accounts(params, rng, weights0, self.assets)
+        # each holder's own panic threshold, around panic_drawdown (investors do not all capitulate at once)
+        self.panic_floor = 1.0 - np.clip(params.panic_drawdown + params.panic_drawdown_spread
+                                         * (2.0 * rng.random(n) - 1.0), 0.0, 1.0) if n else np.zeros(0)
         self.closed = np.zeros(n, dtype=bool)
         self._n_margin = int(np.count_nonzero(self.debt > 0))
         self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
@@ -247,7 +275,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         value = weighted_rows(prices[self.assets], self._ut)
         value += self.cash
         np.maximum(self.peak, value, out=self.peak)
-        in_panic = value < (1.0 - self.params.panic_drawdown) * self.peak
+        in_panic = value < self.panic_floor * self.peak
         if self.closed.any() if any_closed is None else any_closed:
             in_panic &= ~self.closed
         if not fast_any(in_panic):
@@ -307,7 +335,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         found = self._momentum_rate(r13, prices, any_closed) if self.n else None
         rows, sold = self._panic(prices, any_closed)
         if len(rows) and sold.any():
-            books.append(RetailOrders("panic", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0))),
+            books.append(RetailOrders(Constraint.PANIC, rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0))),
                                       self.assets))
         if found is not None:
             rate, q = found
@@ -324,7 +352,10 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
                     buys[i] *= q[k]
             if len(assets):
                 buyers = self.n if np.minimum.reduce(rate) > 0 else int(np.count_nonzero(rate))
-                books.append(RetailOrders("momentum", None, buys, -1.0, buyers, assets))
+                books.append(RetailOrders(Constraint.MOMENTUM, None, buys, -1.0, buyers, assets))
+        relever = releverage_book(self, prices)
+        if relever is not None:
+            books.append(relever)
         return books
 
     def margin_orders(self, prices: np.ndarray, mm: np.ndarray) -> tuple[RetailOrders | None, np.ndarray]:
@@ -332,7 +363,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         rows, sold, closed_rows = self._margin(prices, mm)
         if rows is None or not sold.any():
             return None, closed_rows
-        return (RetailOrders("margin_call", rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0))), self.assets),
+        return (RetailOrders(Constraint.MARGIN_CALL, rows, sold, 1.0, int(np.count_nonzero(sold.any(axis=0))), self.assets),
                 closed_rows)
 
     def fill(self, book: RetailOrders, px: np.ndarray, totals: np.ndarray | None = None) -> np.ndarray:
@@ -369,6 +400,11 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
                 self.cash += proceeds
             else:
                 self.cash[rows] += proceeds
+            if book.label == Constraint.RELEVERAGE:     # the broker finances what the purchase cost beyond
+                short = np.maximum(-self.cash[rows], 0.0)    # what it lent (the purchase's own impact)
+                self.debt[rows] += short
+                self.cash[rows] += short
+                self.model.book.record(float(fast_sum(short)), "margin_lending")
             return float(fast_sum(proceeds)), 0.0
         sells = np.maximum(proceeds, 0.0)
         idx = slice(None) if rows is None else rows
@@ -404,11 +440,11 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         and leave the pool as is."""
         m = self.model
         b = m.book
-        forced = books[0].label == "margin_call"
+        forced = books[0].label == Constraint.MARGIN_CALL
         for book, book_totals in zip(books, totals):
             sold, repaid = self.settle(book, self.fill(book, px, book_totals), forced)
             if forced:
-                from_pool = m.pool.take(sold * m.cfg.dry_powder.fire_sale_pool_share)
+                from_pool = m.pool.take(sold * m.cascade.buyer_cash_share)
                 b.record(sold - from_pool, "outside_buyers")
                 b.record(-repaid, "margin_debt_repaid")
             else:

@@ -77,6 +77,8 @@ class Sovereigns(AgentGroup[SovereignFund]):
                     units[k] += take / p[k] if p[k] > 0 else 0.0
                     need -= take
                     continue
+                if not m.cfg.channels.redemptions:
+                    continue
                 # redeem from funds: queued at the fund, paid after its lag
                 funds = m.hedge_funds if item == "hedge_fund_shares" else m.pc_funds
                 if nav_unit is None:

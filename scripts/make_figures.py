@@ -20,7 +20,6 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.config import ASSETS  # noqa: E402
 from sim.model import DryPowderModel  # noqa: E402
 from sim.plots import CONSTRAINT_COLOURS, dashboard  # noqa: E402
 

@@ -28,19 +28,9 @@ SOURCES = {
     "dry_powder.savings_inflow_bn_per_yr": "C: net new money-fund and savings inflow (ICI +12% y/y on $7.8tn, of which part is idle)",
     "dry_powder.recycle_share": "C: share of capex income that returns as idle cash",
     "dry_powder.rate_cut_release_bn_per_pct": "C: money-fund outflows per point of cuts",
-    "dry_powder.gamma": "C: convexity of capital competition (articles: 'competes convexly')",
-    "dry_powder.eps": "numerical: finite pressure at exhaustion (h(1) = 1/eps)",
-    "dry_powder.depth_loss_at_exhaustion": "C: market depth falls with liquidity (Brunnermeier-Pedersen 2009)",
-    "dry_powder.fire_sale_pool_share": "C: share of fire sales bought by money-fund cash",
     "dry_powder.crowding_out_weights": "C: articles' conviction order (crypto, software first)",
     "rates.ust10y_pct": "A: 10y 4.12-4.23% late 2025 / Jan 2026 (FRED)",
     "rates.ig_spread_bp": "A/B: 71-85bp 2025-Jan 2026 (Bloomberg)",
-    "rates.term_premium_per_pressure_bp": "C: with eps = 0.2, exhaustion (h = 5) adds ~+200bp (the 2022-23 term-premium swing)",
-    "rates.spread_per_pressure_bp": "C: exhaustion adds ~+120bp (h = 5)",
-    "rates.term_premium_per_shortfall_bp_per_tn": "C: supply effect of duration (Greenwood-Vayanos 2014: ~+10bp per 1% of GDP)",
-    "rates.spread_per_shortfall_bp_per_tn": "C: IG supply effect (2025: +115% tech issuance, spreads 72->85bp)",
-    "rates.spread_per_credit_loss_bp": "C: credit losses widen spreads",
-    "rates.shortfall_memory_weeks": "C",
     "central_bank.policy_rate_pct": "A: FOMC, 3.50-3.75% after Dec 2025",
     "central_bank.cuts_bp_per_yr": "B: market-implied path 2026",
     "central_bank.policy_floor_pct": "B: neutral-rate estimates",
@@ -127,6 +117,27 @@ SOURCES = {
     "crisis.": "definition (MODEL.md §8)",
     "assets.": "C unless stated in §3: durations from Gordon growth (D = 1/(r-g)), margins from exchange/Reg-T practice, depth from the inelastic-markets multiplier (Gabaix-Koijen 2021)",
     "name": "label", "description": "label",
+    "dry_powder.ample_bn": "C: roughly the money-fund cash above its pre-2020 trend (~$1tn of $7.8tn, ICI): with this much idle cash buyers pay from cash",
+    "dry_powder.buyer_cash_exponent": "C: linear by default",
+    "rates.policy_pass_through": "B: the 10y rose from 3.7% to 4.2% while the policy rate fell 175bp (Sep 2024-Dec 2025): little of a cutting path reaches it; C",
+    "rates.spread_vol_bp": "B: weekly IG OAS changes of ~3-4bp (ICE BofA US Corporate OAS, FRED): ~25bp a year",
+    "rates.spread_half_life_years": "C: spreads mean-revert over about a year",
+    "rates.spread_market_corr": "B: IG spread changes and equity returns correlate at about -0.6 (weekly, 2015-2025)",
+    "rates.spread_per_credit_loss_bp": "C: expected losses priced with a risk premium: 10% of the model's credit lost adds 30bp",
+    "market.garch_alpha": "B: weekly GARCH(1,1) fits to US equity indices give alpha 0.1-0.15, alpha + beta 0.95-0.98",
+    "market.garch_beta": "B: idem",
+    "market.margin_vol_elasticity": "B/C: CME raised silver margins from 15% to 18% (+20%) as volatility roughly doubled: elasticity ~0.3; 0.5 for broker house margins",
+    "market.circuit_breaker": "A/C: exchange limit-down and market-wide circuit breakers halt trading after 7-20% falls in a day (NYSE Rule 7.12); a round is a day",
+    "channels.": "switches for ablation (MODEL.md §6.7)",
+    "hyperscalers.market_expansion": "C: capacity creates demand with diminishing returns (cloud adoption followed capacity)",
+    "hedge_funds.initial_margin_headroom": "B: prime brokers' house margins sit ~30% above maintenance",
+    "hedge_funds.leverage_vol_elasticity": "B: leverage is procyclical (Adrian & Shin 2010); risk targeting halves leverage when volatility quadruples",
+    "hedge_funds.releverage_band": "C",
+    "hedge_funds.releverage_speed": "C: leverage rebuilds over about a quarter",
+    "retail.releverage_band": "C",
+    "retail.releverage_speed": "B/C: margin debt grew 36% in 2025 (FINRA) with markets: re-levering over about five months",
+    "retail.panic_drawdown_spread": "C: investors do not all capitulate at the same loss",
+    "private_credit.fundraising_return_sensitivity": "C: flows chase returns (Chevalier & Ellison 1997 for funds)",
     "simulation.size_dispersion": "C: sizes within a type are skewed (a few large funds and firms)",
     "central_bank.stability_reference_rise_pp": "C: readout scale: a 2pp rise of the 10y yield (about the 2022 move) spends all stability",
     "hyperscalers.initial_coupon_pct": "B: average coupon of big-tech debt outstanding ~3-4% (10-Ks)",
@@ -178,7 +189,9 @@ def rows(model: type[BaseModel], prefix: str = ""):
 
 def asset_rows():
     cfg = Config()
-    fields = ["duration", "margin", "liquidity_beta", "spread_beta", "drift", "vol", "depth_bn", "generation_beta", "capex_beta"]
+    fields = ["duration", "margin", "spread_beta", "drift", "vol", "depth_bn", "cash_depth_share", "permanent_impact",
+              "impact_half_life_weeks",
+              "market_loading", "ai_loading", "rates_loading", "generation_beta", "capex_beta"]
     head = "| asset | " + " | ".join(fields) + " |\n|---|" + "---|" * len(fields) + "\n"
     body = "".join("| " + a + " | " + " | ".join(f"{getattr(cfg.assets[a], f):g}" for f in fields) + " |\n" for a in ASSETS)
     return head + body

@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from sim.config_sections import (AIConfig, AILab, AILabConfig, AssetParams, CentralBankConfig, CrisisConfig,
-                                 DryPowderConfig, GPUConfig, HedgeFundConfig, HyperscalerConfig, HyperscalerFirm,
-                                 NeocloudConfig, PowerConfig, PrivateCreditConfig, RatesConfig, RetailConfig,
-                                 SimulationConfig, SovereignConfig, _default_assets, _Strict)
+from sim.config_sections import (AIConfig, AILab, AILabConfig, AssetParams, CentralBankConfig, ChannelsConfig,
+                                 CrisisConfig, DryPowderConfig, GPUConfig, HedgeFundConfig, HyperscalerConfig,
+                                 HyperscalerFirm, MarketConfig, NeocloudConfig, PowerConfig, PrivateCreditConfig,
+                                 RatesConfig, RetailConfig, SimulationConfig, SovereignConfig, _default_assets, _Strict)
 from sim.config_sections import closest_name as _closest
 from sim.domain import ASSETS  # asset names in column order
 from sim.resources import CONFIG_DIR, SHIPPED_ROOT, shipped_file
@@ -63,6 +63,8 @@ class Config(_Strict):
     retail: RetailConfig = RetailConfig()
     ai_labs: AILabConfig = AILabConfig()
     assets: dict[str, AssetParams] = Field(default_factory=_default_assets)
+    market: MarketConfig = MarketConfig()
+    channels: ChannelsConfig = ChannelsConfig()
     power: PowerConfig = PowerConfig()
     crisis: CrisisConfig = CrisisConfig()
 

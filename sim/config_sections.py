@@ -45,7 +45,7 @@ def weight_vector(weights: dict[str, float]) -> "list[float]":
 # --------------------------------------------------------------------------------------------
 class SimulationConfig(_Strict):
     steps: int = Field(156, ge=1, le=5200, description="weekly steps in a run")
-    max_cascade_rounds: int = Field(12, ge=1, le=200, description="cascade rounds per step at most")
+    max_cascade_rounds: int = Field(5, ge=1, le=200, description="cascade rounds per step at most (a round a trading day: calls are met by the next day)")
     agent_report_every: int = Field(13, ge=1, description="agent-level data every N steps")
     size_dispersion: float = Field(0.6, ge=0, le=3, description="sizes of the institutions within a type: lognormal sigma")
 
@@ -55,14 +55,12 @@ class DryPowderConfig(_Strict):
     savings_inflow_bn_per_yr: float = Field(150.0, ge=0, description="new savings into the pool, $bn/yr")
     recycle_share: float = Field(0.1, ge=0, le=1, description="share of capex spending that returns as savings")
     rate_cut_release_bn_per_pct: float = Field(100.0, ge=0, description="cash released per 1pp of cumulative cuts, $bn/yr")
-    gamma: float = Field(2.0, gt=0, description="convexity exponent of the cost of capital in depletion")
-    eps: float = Field(0.2, gt=0, description="keeps the depletion pressure finite at exhaustion")
-    depth_loss_at_exhaustion: float = Field(0.6, ge=0, lt=1, description="share of market depth lost when the pool is empty")
-    fire_sale_pool_share: float = Field(0.5, ge=0, le=1, description="share of forced sales bought with the pool's cash (the rest by outside value buyers)")
+    ample_bn: float = Field(1000.0, gt=0, description="idle cash from which buyers pay all purchases from cash and markets are at full depth, $bn")
+    buyer_cash_exponent: float = Field(1.0, gt=0, le=10, description="buyers pay min(W / ample_bn, 1)^this of their purchases from idle cash, the rest by selling other assets")
     crowding_out_weights: dict[str, float] = Field(
-        default_factory=lambda: {"crypto": 0.25, "saas": 0.25, "neocloud_equity": 0.05, "hyperscaler_equity": 0.2,
-                                 "ai_hardware": 0.1, "ig_bonds": 0.1, "ust": 0.05},
-        description="how unabsorbed IG funding is raised: share sold from each asset, lowest conviction first")
+        default_factory=lambda: {"crypto": 0.3, "saas": 0.3, "neocloud_equity": 0.05, "hyperscaler_equity": 0.1,
+                                 "ai_hardware": 0.1, "ig_bonds": 0.05, "ust": 0.1},
+        description="what buyers without idle cash sell to pay: share of each asset, lowest conviction first")
 
     @model_validator(mode="after")
     def _check_weights(self) -> "DryPowderConfig":
@@ -73,12 +71,36 @@ class DryPowderConfig(_Strict):
 class RatesConfig(_Strict):
     ust10y_pct: float = Field(4.2, ge=-5, le=30, description="10y Treasury yield at t=0, %")
     ig_spread_bp: float = Field(80.0, ge=0, le=5000, description="IG spread at t=0, bp")
-    term_premium_per_pressure_bp: float = Field(40.0, ge=0, description="term-premium rise per unit of depletion pressure h(x), bp")
-    spread_per_pressure_bp: float = Field(24.0, ge=0, description="IG-spread rise per unit of h(x), bp")
-    term_premium_per_shortfall_bp_per_tn: float = Field(150.0, ge=0, description="bp per $1tn/yr of unabsorbed funding")
-    spread_per_shortfall_bp_per_tn: float = Field(250.0, ge=0, description="bp per $1tn/yr of unabsorbed funding")
-    spread_per_credit_loss_bp: float = Field(400.0, ge=0, description="bp per unit share of internal credit in default")
-    shortfall_memory_weeks: float = Field(8.0, gt=0, description="EMA memory of the unabsorbed-funding rate, weeks")
+    policy_pass_through: float = Field(0.3, ge=0, le=1.5, description="share of the policy rate's change from t=0 the 10y's expected-rate part follows")
+    spread_vol_bp: float = Field(25.0, ge=0, le=1000, description="volatility of the IG spread's own news, bp per sqrt(yr)")
+    spread_half_life_years: float = Field(1.0, gt=0, le=50, description="the spread's own news decays to zero with this half-life")
+    spread_market_corr: float = Field(-0.6, ge=-1, le=1, description="correlation of the spread's news with the market factor")
+    spread_per_credit_loss_bp: float = Field(300.0, ge=0, le=10000, description="IG expected-loss repricing per unit share of the model's credit lost in default, bp")
+
+
+class MarketConfig(_Strict):
+    garch_alpha: float = Field(0.12, ge=0, lt=1, description="weight of last week's squared market shock in this week's news variance")
+    garch_beta: float = Field(0.85, ge=0, lt=1, description="persistence of the news variance (garch_alpha + garch_beta < 1)")
+    margin_vol_elasticity: float = Field(0.5, ge=0, le=3, description="maintenance margins rise as (realised / normal volatility)^this")
+    circuit_breaker: float = Field(0.3, gt=0, lt=1, description="no price falls by more than this share (or rises by more than 1/(1 - this) - 1) in one cascade round: trading halts at the limit")
+
+    @model_validator(mode="after")
+    def _stationary(self) -> "MarketConfig":
+        if self.garch_alpha + self.garch_beta >= 1:
+            raise ValueError(f"market.garch_alpha + market.garch_beta must be below 1 (got {self.garch_alpha + self.garch_beta}): "
+                             "the news variance would not return to its mean")
+        return self
+
+
+class ChannelsConfig(_Strict):
+    """Switches for ablation: each contagion channel can be turned off alone."""
+
+    price_impact: bool = Field(True, description="trades move prices (off: every market infinitely deep)")
+    margin_calls: bool = Field(True, description="hedge-fund and retail margin calls")
+    covenants: bool = Field(True, description="neocloud loan-to-value covenants")
+    redemptions: bool = Field(True, description="fund investors' redemption requests")
+    commitments: bool = Field(True, description="AI labs' capital calls on sovereign commitments")
+    crowding_out: bool = Field(True, description="buyers without idle cash sell other assets to pay")
 
 
 class CentralBankConfig(_Strict):
@@ -88,7 +110,7 @@ class CentralBankConfig(_Strict):
     reserve_purchases_bn_per_month: float = Field(40.0, ge=0, description="reserve-management bill purchases, $bn/month")
     reserve_purchases_pool_share: float = Field(0.25, ge=0, le=1, description="share of bill purchases that ends up as dry powder")
     backstop: bool = Field(False, description="buy what the pool cannot absorb and cap depletion")
-    backstop_max_depletion: float = Field(0.75, gt=0, le=1, description="depletion the backstop allows at most")
+    backstop_max_depletion: float = Field(0.75, gt=0, le=1, description="the backstop keeps idle cash above (1 - this) x dry_powder.ample_bn")
     independence_reference_share: float = Field(1.0, gt=0, description="CB purchases / issuance that spends all independence")
     stability_reference_rise_pp: float = Field(2.0, gt=0, description="rise of the 10y yield that spends all bond-market stability, pp")
 
@@ -143,7 +165,8 @@ class HyperscalerConfig(_Strict):
     decision_every_steps: int = Field(13, ge=1, description="capex is re-decided once a quarter")
     capex_adjustments: tuple[float, ...] = Field((-0.3, -0.15, 0.0, 0.15), min_length=1,
                                                  description="strategy set: change of capex rate per decision")
-    race_prize_multiple: float = Field(10.0, ge=0, description="AI market prize M as a multiple of AI revenue")
+    race_prize_multiple: float = Field(0.75, ge=0, description="AI market prize M as a multiple of the industry's planned capex, scaled by AI revenue against its expected path")
+    market_expansion: float = Field(0.5, ge=0, le=1, description="the AI market grows as (industry capex / plan)^this: capacity creates demand, with diminishing returns")
     fcf_penalty: float = Field(0.3, ge=0, description="market penalty per $ of negative FCF")
     gpu_life_years: float = Field(3.0, gt=0, description="economic life of GPUs: depreciation cost per $ of capex")
     bond_coupon_spread_bp: float = Field(0.0, description="issuer spread over the IG index, bp")
@@ -197,7 +220,8 @@ class PrivateCreditConfig(_Strict):
     gate_per_qtr: float = Field(0.05, ge=0, le=1, description="redemptions paid at most, share of NAV per quarter")
     redemption_lag_steps: int = Field(4, ge=0, le=52, description="weeks between request and payment")
     sovereign_share: float = Field(0.15, ge=0, le=1, description="share of fund shares held by sovereign funds")
-    fundraising_bn_per_yr: float = Field(200.0, ge=0, description="new commitments sought from the pool, $bn/yr")
+    fundraising_bn_per_yr: float = Field(200.0, ge=0, description="new commitments sought from the pool in calm markets, $bn/yr")
+    fundraising_return_sensitivity: float = Field(2.0, ge=0, le=50, description="appetite for new commitments rises by this per unit of annualised return above the loan yield")
     liquid_cash_share: float = Field(0.2, ge=0, le=1, description="share of the liquid sleeve held as cash (the rest in liquid_weights)")
     liquid_weights: dict[str, float] = Field(default_factory=lambda: {"ust": 0.4, "ig_bonds": 0.6},
                                              description="securities of the liquid sleeve, by asset")
@@ -235,12 +259,16 @@ class HedgeFundConfig(_Strict):
     equity_bn: float = Field(500.0, ge=0, description="capital of the modelled funds, $bn")
     leverage: float = Field(2.9, ge=1, le=100, description="gross assets / equity (prime-broker gross leverage)")
     vol_window_weeks: int = Field(13, ge=2, le=104, description="window of realised volatility for margins, weeks")
-    redemption_base_per_qtr: float = Field(0.01, ge=0, le=1, description="requests with no losses, share of NAV per quarter")
+    redemption_base_per_qtr: float = Field(0.0, ge=0, le=1, description="requests with no losses, net of subscriptions, share of NAV per quarter")
     redemption_sensitivity: float = Field(0.5, ge=0, description="extra requests per unit of NAV loss over the last quarter")
     redemption_lag_steps: int = Field(4, ge=0, le=52)
     sovereign_share: float = Field(0.2, ge=0, le=1, description="share of HF capital from sovereign funds")
     financing_spread_bp: float = Field(50.0, ge=0, description="prime-broker rate over the policy rate, bp")
     leverage_dispersion: float = Field(0.2, ge=0, le=2, description="funds' leverage around the mean: lognormal sigma (at least 1x)")
+    initial_margin_headroom: float = Field(0.3, ge=0, le=5, description="at t=0 each fund's equity is at least (1 + this) x its maintenance requirement")
+    leverage_vol_elasticity: float = Field(0.5, ge=0, le=3, description="leverage targets scale with (normal / realised volatility of the book)^this, within 0.5-1.25x")
+    releverage_band: float = Field(0.1, ge=0, lt=1, description="a fund re-levers once its leverage is this far below target")
+    releverage_speed: float = Field(0.25, ge=0, le=1, description="share of the gap to target leverage bought back a week")
     weight_concentration: float = Field(30.0, gt=0, description="Dirichlet concentration of funds' weights around portfolio_weights")
     portfolio_weights: dict[str, float] = Field(
         default_factory=lambda: {"ust": 0.10, "ig_bonds": 0.15, "hyperscaler_equity": 0.30, "ai_hardware": 0.20,
@@ -260,10 +288,13 @@ class RetailConfig(_Strict):
     margin_share: float = Field(0.15, ge=0, le=1, description="share of holders trading on margin")
     margin_leverage: float = Field(1.8, ge=1, le=50, description="assets / equity of margin accounts")
     momentum_sensitivity: float = Field(0.5, ge=0, description="share of cash put to work per unit of 13-week return")
-    panic_drawdown: float = Field(0.25, ge=0, le=1, description="drawdown from peak that triggers panic selling")
-    panic_sale_share: float = Field(0.2, ge=0, le=1, description="share of holdings sold when a holder panics")
+    panic_drawdown: float = Field(0.30, ge=0, le=1, description="drawdown from peak that triggers panic selling")
+    panic_drawdown_spread: float = Field(0.1, ge=0, le=1, description="holders' panic thresholds are drawn uniformly within +/- this of panic_drawdown")
+    panic_sale_share: float = Field(0.1, ge=0, le=1, description="share of holdings sold when a holder panics")
     inflow_bn_per_yr: float = Field(300.0, ge=0, description="retail savings into brokerage cash, $bn/yr (2025 retail inflows ~$308bn)")
     momentum_signal_cap: float = Field(0.5, ge=0, le=2, description="13-week log return above which FOMO buying no longer intensifies")
+    releverage_band: float = Field(0.1, ge=0, lt=1, description="a margin account re-levers once its leverage is this far below margin_leverage")
+    releverage_speed: float = Field(0.05, ge=0, le=1, description="share of the gap to margin_leverage a margin account borrows and buys a week")
     wealth_dispersion: float = Field(1.0, ge=0, le=3, description="holders' wealth: lognormal sigma")
     weight_concentration: float = Field(20.0, gt=0, description="Dirichlet concentration of holders' weights around portfolio_weights")
     portfolio_weights: dict[str, float] = Field(
@@ -305,32 +336,49 @@ class AILabConfig(_Strict):
 class AssetParams(_Strict):
     duration: float = Field(ge=0, le=200, description="valuation duration D: P/P0 = 1/(1 + D dr), years")
     margin: float = Field(gt=0, le=1, description="maintenance margin (equity share) at normal volatility")
-    liquidity_beta: float = Field(ge=0, le=10, description="log-price loss per unit of pool-depletion pressure")
     spread_beta: float = Field(ge=0, le=10, description="loading of the asset's discount rate on the IG spread")
     drift: float = Field(ge=-2, le=2, description="expected (arithmetic) return per yr before the channels")
     vol: float = Field(ge=0, le=5, description="volatility per sqrt(yr)")
-    depth_bn: float = Field(gt=0, description="$bn of net selling that lowers log price by 1")
+    depth_bn: float = Field(gt=0, description="$bn of net selling that lowers log price by 1 (with a full pool)")
+    cash_depth_share: float = Field(0.4, ge=0, lt=1, description="share of the market's depth that is idle cash: lost in proportion as the pool falls below ample")
+    permanent_impact: float = Field(ge=0, le=1, description="share of a clearing's price impact that stays; the rest decays")
+    impact_half_life_weeks: float = Field(gt=0, le=520, description="half-life of the transient part of price impact, weeks")
+    market_loading: float = Field(0.0, ge=-1, le=1, description="loading of the weekly news on the market factor")
+    ai_loading: float = Field(0.0, ge=-1, le=1, description="loading of the weekly news on the AI factor")
+    rates_loading: float = Field(0.0, ge=-1, le=1, description="loading of the weekly news on the rates factor (price up = yields down)")
     generation_beta: float = Field(0.0, ge=-5, le=5, description="log-price move per unit generation_value_drop")
     capex_beta: float = Field(0.0, ge=-5, le=5, description="log-price move per unit log change of sector capex")
+
+    @model_validator(mode="after")
+    def _loadings(self) -> "AssetParams":
+        total = self.market_loading ** 2 + self.ai_loading ** 2 + self.rates_loading ** 2
+        if total > 1 + 1e-12:
+            raise ValueError(f"the squared factor loadings add up to {total:.3f}; at most 1 (the rest is the asset's own news)")
+        return self
 
 
 def _default_assets() -> dict[str, AssetParams]:
     A = AssetParams
     return {
-        "ust": A(duration=8.0, margin=0.03, liquidity_beta=0.0, spread_beta=0.0, drift=0.0, vol=0.0, depth_bn=40000),
-        "ig_bonds": A(duration=7.0, margin=0.10, liquidity_beta=0.0, spread_beta=1.0, drift=0.0, vol=0.0, depth_bn=5000),
-        "hyperscaler_equity": A(duration=20.0, margin=0.25, liquidity_beta=0.015, spread_beta=1.0, drift=0.10,
-                                vol=0.25, depth_bn=3000, capex_beta=-0.05),
-        "ai_hardware": A(duration=8.0, margin=0.30, liquidity_beta=0.005, spread_beta=1.0, drift=0.15,
-                         vol=0.40, depth_bn=1400, capex_beta=0.3, generation_beta=0.05),
-        "saas": A(duration=25.0, margin=0.30, liquidity_beta=0.04, spread_beta=1.0, drift=0.05,
-                  vol=0.30, depth_bn=600),
-        "crypto": A(duration=25.0, margin=0.50, liquidity_beta=0.1, spread_beta=1.0, drift=0.2,
-                    vol=0.60, depth_bn=500),
-        "neocloud_equity": A(duration=15.0, margin=0.50, liquidity_beta=0.06, spread_beta=2.0, drift=0.1,
-                             vol=0.70, depth_bn=40, generation_beta=-1.2),
-        "used_gpu": A(duration=2.0, margin=0.50, liquidity_beta=0.01, spread_beta=1.0, drift=0.0,
-                      vol=0.10, depth_bn=150, generation_beta=-1.0),
+        "ust": A(duration=8.0, margin=0.03, spread_beta=0.0, drift=0.0, vol=0.07, depth_bn=20000, permanent_impact=0.3,
+                 impact_half_life_weeks=26, rates_loading=1.0, cash_depth_share=0.7),
+        "ig_bonds": A(duration=7.0, margin=0.10, spread_beta=1.0, drift=0.0, vol=0.065, depth_bn=7000,
+                      permanent_impact=0.2, impact_half_life_weeks=26, cash_depth_share=0.8),
+        "hyperscaler_equity": A(duration=20.0, margin=0.25, spread_beta=0.5, drift=0.10, vol=0.18, depth_bn=3000,
+                                permanent_impact=0.3, impact_half_life_weeks=13, capex_beta=-0.05,
+                                market_loading=0.75, ai_loading=0.30, rates_loading=0.15),
+        "ai_hardware": A(duration=8.0, margin=0.30, spread_beta=1.0, drift=0.15, vol=0.45, depth_bn=1400,
+                         permanent_impact=0.3, impact_half_life_weeks=13, capex_beta=0.3, generation_beta=0.05,
+                         market_loading=0.65, ai_loading=0.50, rates_loading=0.10),
+        "saas": A(duration=25.0, margin=0.30, spread_beta=1.0, drift=0.05, vol=0.32, depth_bn=600, permanent_impact=0.3,
+                  impact_half_life_weeks=13, market_loading=0.65, ai_loading=-0.10, rates_loading=0.20),
+        "crypto": A(duration=25.0, margin=0.50, spread_beta=1.0, drift=0.2, vol=0.55, depth_bn=500, permanent_impact=0.3,
+                    impact_half_life_weeks=13, market_loading=0.40, rates_loading=0.10, cash_depth_share=0.4),
+        "neocloud_equity": A(duration=15.0, margin=0.50, spread_beta=2.0, drift=0.1, vol=0.90, depth_bn=40,
+                             permanent_impact=0.3, impact_half_life_weeks=13, generation_beta=-1.2,
+                             market_loading=0.45, ai_loading=0.55, rates_loading=0.10),
+        "used_gpu": A(duration=2.0, margin=0.50, spread_beta=1.0, drift=0.0, vol=0.10, depth_bn=150, permanent_impact=0.8,
+                      impact_half_life_weeks=26, generation_beta=-1.0, ai_loading=0.30, cash_depth_share=0.2),
     }
 
 
@@ -341,6 +389,8 @@ class PowerConfig(_Strict):
 
 
 class CrisisConfig(_Strict):
-    ig_spread_bp: float = Field(250.0, gt=0, description="crisis if the IG spread exceeds this")
-    neocloud_default_share: float = Field(0.25, gt=0, le=1, description="crisis if more than this share of neoclouds default")
-    gate_quarters: int = Field(2, ge=1, description="crisis if a private-credit gate binds this many quarters in a row")
+    """A crisis is a system outcome (MODEL.md §8): any of these."""
+
+    ig_spread_bp: float = Field(250.0, gt=0, description="the IG spread exceeds this, bp")
+    defaulted_assets_share: float = Field(0.2, gt=0, le=1, description="institutions holding more than this share of the financial sector's assets at t=0 (neoclouds, private credit, hedge funds) default")
+    forced_sales_share_qtr: float = Field(0.05, gt=0, le=1, description="forced sales within 13 weeks exceed this share of the tradable assets the model's holders held at t=0")

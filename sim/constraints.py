@@ -19,18 +19,23 @@ import math
 import numpy as np
 
 from sim.arrays import fast_any, fast_sum
+from sim.engine import fixed
 from sim.engine.fixed import row_dot
 from sim.engine.orders import MATERIAL_BN
 
 
-def maintenance_margins(base: np.ndarray, realised_vol: np.ndarray, vol_reference: np.ndarray) -> np.ndarray:
-    """Per-asset maintenance margin, raised in proportion to volatility above its normal level
-    (assets with no normal volatility keep their base margin)."""
+def maintenance_margins(base: np.ndarray, realised_vol: np.ndarray, vol_reference: np.ndarray,
+                        elasticity: float = 1.0) -> np.ndarray:
+    """Per-asset maintenance margin, raised with volatility above its normal level:
+    mm_k = min(1, mm0_k max(1, vol_k / vol0_k)^elasticity) (assets with no normal volatility keep their
+    base margin)."""
     # vol / inf = 0 where there is no normal volatility, and max(1, 0) = 1 keeps the base margin: the
     # same numbers as a masked divide (which costs several plain ones), without its mask
     reference = np.where(np.asarray(vol_reference, dtype=float) > 0, vol_reference, np.inf)
-    ratio = np.divide(realised_vol, reference)
-    return np.minimum(np.multiply(base, np.maximum(ratio, 1.0)), 1.0)
+    ratio = np.maximum(np.divide(realised_vol, reference), 1.0)
+    if elasticity != 1.0:
+        ratio = fixed.power(ratio, elasticity)
+    return np.minimum(np.multiply(base, ratio), 1.0)
 
 
 def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, target_leverage: "float | np.ndarray"

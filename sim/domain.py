@@ -48,6 +48,15 @@ class AgentKind(StrEnum):
 AGENT_KINDS: tuple[str, ...] = tuple(k.value for k in AgentKind)
 
 
+class TradeKind(StrEnum):
+    """Why a trade happened, coarsely (``events.parquet`` ``kind``): a constraint forced it; it was
+    scheduled (a payment falling due, new issuance, funding spending); or the trader chose it."""
+
+    FORCED = "forced"
+    SCHEDULED = "scheduled"
+    VOLUNTARY = "voluntary"
+
+
 class Constraint(StrEnum):
     """Why a holder trades in a cascade round (``events.parquet`` ``constraint``)."""
 
@@ -56,7 +65,11 @@ class Constraint(StrEnum):
     COVENANT_BREACH = "covenant_breach"
     REDEMPTION = "redemption"
     COMMITMENT = "commitment"
+    FUNDING = "funding"
+    ISSUANCE = "issuance"
     CROWDING_OUT = "crowding_out"
+    BACKSTOP = "backstop"
+    RELEVERAGE = "releverage"
     MOMENTUM = "momentum"
     PANIC = "panic"
 
@@ -66,18 +79,26 @@ class Constraint(StrEnum):
         return _PRIORITY[self]
 
     @property
+    def kind(self) -> TradeKind:
+        return _KIND[self]
+
+    @property
     def forced(self) -> bool:
-        """A sale the holder must make (a constraint binds), as opposed to a scheduled or voluntary trade."""
+        """A sale the holder must make because a constraint binds at the current prices."""
         return self in FORCED
 
 
 _PRIORITY = {Constraint.DEFAULT: 5, Constraint.MARGIN_CALL: 4, Constraint.COVENANT_BREACH: 3,
-             Constraint.REDEMPTION: 2, Constraint.COMMITMENT: 1, Constraint.CROWDING_OUT: 0,
-             Constraint.MOMENTUM: 0, Constraint.PANIC: 0}
+             Constraint.REDEMPTION: 2, Constraint.COMMITMENT: 1, Constraint.FUNDING: 1, Constraint.ISSUANCE: 0,
+             Constraint.CROWDING_OUT: 0, Constraint.BACKSTOP: 0, Constraint.RELEVERAGE: 0, Constraint.MOMENTUM: 0, Constraint.PANIC: 0}
 
-#: Constraints whose sales count as fire sales.
-FORCED: frozenset[Constraint] = frozenset({Constraint.MARGIN_CALL, Constraint.COVENANT_BREACH, Constraint.REDEMPTION,
-                                           Constraint.COMMITMENT, Constraint.DEFAULT})
+#: Constraints whose sales are forced (fire sales): margin calls, covenant cures, default liquidations.
+FORCED: frozenset[Constraint] = frozenset({Constraint.MARGIN_CALL, Constraint.COVENANT_BREACH, Constraint.DEFAULT})
+
+_KIND = {c: (TradeKind.FORCED if c in FORCED else
+             TradeKind.SCHEDULED if c in (Constraint.REDEMPTION, Constraint.COMMITMENT, Constraint.FUNDING,
+                                          Constraint.ISSUANCE, Constraint.BACKSTOP) else TradeKind.VOLUNTARY)
+         for c in Constraint}
 
 #: Steps are weeks.
 WEEKS_PER_YEAR = 52.0

@@ -19,6 +19,7 @@ from sim import draws
 from sim.balance_sheets import Book
 from sim.config_sections import weight_vector
 from sim.domain import Asset
+from sim.engine import fixed
 
 def build_economy(model) -> None:
     """Create every agent and group of ``model`` and lay out its book (sets ``model.holders``,
@@ -115,17 +116,22 @@ def _neocloud_and_credit_books(model, b: Book, neoclouds: list, pc_funds: list):
 def _hedge_fund_books(model, b: Book, hedge_funds: list) -> tuple[np.ndarray, np.ndarray]:
     """Strategies differ: leverage spread around the mean (lognormal with mean one, sigma
     ``leverage_dispersion``; at least 1) and portfolio weights drawn around the average book
-    (Dirichlet, ``weight_concentration``). Returns (equity, leverage) per fund."""
+    (Dirichlet, ``weight_concentration``). No fund starts beyond its margin: leverage is at most what
+    leaves equity ``initial_margin_headroom`` above the maintenance requirement at normal volatility.
+    Returns (equity, leverage) per fund."""
     hf, rng = model.cfg.hedge_funds, model.rng
     s = hf.leverage_dispersion
     weights0 = np.array(weight_vector(hf.portfolio_weights))
     hf_equity = _sizes(model, hf.count, hf.equity_bn)
     hf_leverage = np.maximum(1.0, hf.leverage * draws.lognormal(rng, -0.5 * s * s, s, hf.count))
     hf_weights = draws.dirichlet(rng, hf.weight_concentration * weights0 + 1e-3, hf.count) * (weights0 > 0)
+    hf_weights = hf_weights / hf_weights.sum(axis=1, keepdims=True)
+    required = fixed.row_dot(hf_weights, model.market.margin)          # maintenance margin per $ of assets
+    hf_leverage = np.minimum(hf_leverage, np.maximum(1.0, 1.0 / (required * (1.0 + hf.initial_margin_headroom))))
     for i, fund in enumerate(hedge_funds):
         r = fund.row
         fund.target_leverage = float(hf_leverage[i])
-        w = hf_weights[i] / hf_weights[i].sum()
+        w = hf_weights[i]
         b.units[r] = hf_equity[i] * hf_leverage[i] * w
         b.external_debt[r] = hf_equity[i] * (hf_leverage[i] - 1.0)
         b.fund_units_outstanding[r] = hf_equity[i]

@@ -1,27 +1,20 @@
-"""Liquidity: the dry-powder pool and the cost of capital it sets.
+"""The dry-powder pool: the idle investable cash of outside investors, the marginal buyer (MODEL.md §2).
 
-The pool W is the idle investable cash of outside investors. Each week all funding demand clears
-against it: A = min(F, W) is absorbed, the shortfall S = F - A must be raised by rotating out of
-other assets (crowding out) or is not raised at all. Depletion x = 1 - W / W0 raises the term
-premium and the IG spread convexly:
-
-    h(x)  = max(x, 0)^gamma / (1 - max(x, 0) + eps)           (depletion pressure)
-    tp    = tp0 + a_tp * h(x) + b_tp * S_ann                    (term premium)
-    s     = s0 + a_s * h(x) + b_s * S_ann + c_s * credit_loss   (IG spread)
-
-with S_ann an exponential moving average of the annualised shortfall in $tn/yr. See MODEL.md §2.
+The pool W starts at W0 and fills with savings, recycled capex income, the part of reserve purchases
+that becomes idle cash and cash released by rate cuts. Whoever buys what is sold in the model's
+markets (new bonds, fund shares, forced sales) pays a share phi(W) = min(W / W*, 1)^rho of it from idle
+cash (W* = ``dry_powder.ample_bn``) (:meth:`DryPowderPool.buyer_cash_share`) and the rest by selling other assets (crowding out:
+flows in the same clearing). As the pool drains, buyers pay less from cash and sell more, and market
+depth thins (the part of each market's depth that is idle cash, :mod:`sim.prices`): once the dry powder is gone, every dollar of
+purchases comes out of another asset.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from sim.config import Config
 from sim.engine import fixed
-
-WEEKS_PER_YEAR = 52.0
 
 
 def depletion(pool_bn: float, initial_bn: float) -> float:
@@ -31,36 +24,12 @@ def depletion(pool_bn: float, initial_bn: float) -> float:
     return 1.0 - pool_bn / initial_bn
 
 
-def pressure(x: float, gamma: float, eps: float) -> float:
-    """Convex depletion pressure h(x); zero while the pool is at or above its starting size."""
-    xp = min(max(x, 0.0), 1.0)
-    return fixed.power(xp, gamma) / (1.0 - xp + eps)
-
-
-def signed_pressure(x: float, gamma: float, eps: float) -> float:
-    """Pressure that also turns negative while the pool fills (the articles' symmetry): used for the
-    liquidity beta of speculative assets, which gain when capital is abundant."""
-    if x >= 0:
-        return pressure(x, gamma, eps)
-    return -fixed.power(min(-x, 1.0), gamma)
-
-
-def absorb(demand_bn: np.ndarray, pool_bn: float) -> tuple[np.ndarray, float]:
-    """Pro-rata absorption of funding requests by the pool: returns (absorbed per request, shortfall)."""
-    demand = np.asarray(demand_bn, dtype=float)
-    total = float(np.add.reduce(demand))
-    if total <= 0:
-        return np.zeros_like(demand), 0.0
-    absorbed_total = min(total, max(pool_bn, 0.0))
-    return demand * (absorbed_total / total), total - absorbed_total
-
-
-@dataclass
+@dataclass(frozen=True)
 class CostOfCapital:
-    """Yields and spreads in decimals (0.042 = 4.2%)."""
+    """Yields and spreads in decimals (0.042 = 4.2%), read off the bond prices (:mod:`sim.prices`)."""
 
     policy_rate: float
-    term_premium: float
+    term_premium: float        # the 10y yield less the policy rate
     ig_spread: float
 
     @property
@@ -69,32 +38,27 @@ class CostOfCapital:
 
 
 class DryPowderPool:
-    """The pool and the cost of capital: state plus the update rules of MODEL.md §2."""
-
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.initial_bn = cfg.dry_powder.initial_bn
         self.level_bn = cfg.dry_powder.initial_bn
-        r = cfg.rates
-        cb = cfg.central_bank
-        self.tp0 = r.ust10y_pct / 100 - cb.policy_rate_pct / 100
-        self.s0 = r.ig_spread_bp / 1e4
-        self.shortfall_ema_tn = 0.0
-        self.coc = CostOfCapital(cb.policy_rate_pct / 100, self.tp0, self.s0)
-        self.y0 = self.coc.ust10y          # the 10y yield at t=0 (valuations move with its rise)
 
     @property
     def x(self) -> float:
         return depletion(self.level_bn, self.initial_bn)
 
-    def h(self) -> float:
-        dp = self.cfg.dry_powder
-        return pressure(self.x, dp.gamma, dp.eps)
+    def fill(self) -> float:
+        """min(W / ample_bn, 1): how much of the idle cash markets run on is there."""
+        return min(max(self.level_bn / self.cfg.dry_powder.ample_bn, 0.0), 1.0)
 
-    def depth_multiplier(self) -> float:
-        """Market depth shrinks linearly as the pool empties (liquidity evaporates)."""
-        xp = min(max(self.x, 0.0), 1.0)
-        return 1.0 - self.cfg.dry_powder.depth_loss_at_exhaustion * xp
+
+    def buyer_cash_share(self) -> float:
+        """phi(W): the share of purchases buyers pay from idle cash, min(W / ample, 1)^rho (all of it
+        with ``channels.crowding_out`` off: buyers never sell other assets to pay)."""
+        if not self.cfg.channels.crowding_out:
+            return 1.0
+        fill = self.fill()
+        return fixed.power(fill, self.cfg.dry_powder.buyer_cash_exponent) if fill > 0 else 0.0
 
     def take(self, amount_bn: float) -> float:
         """Withdraw up to ``amount_bn``; returns what the pool could give (never negative)."""
@@ -104,15 +68,3 @@ class DryPowderPool:
 
     def add(self, amount_bn: float) -> None:
         self.level_bn += max(amount_bn, 0.0)
-
-    def update_cost_of_capital(self, policy_rate: float, shortfall_bn_week: float, credit_loss_share: float) -> CostOfCapital:
-        r = self.cfg.rates
-        alpha = 1.0 / r.shortfall_memory_weeks
-        annual_tn = shortfall_bn_week * WEEKS_PER_YEAR / 1000.0
-        self.shortfall_ema_tn = (1 - alpha) * self.shortfall_ema_tn + alpha * annual_tn
-        h = self.h()
-        tp = self.tp0 + (r.term_premium_per_pressure_bp * h + r.term_premium_per_shortfall_bp_per_tn * self.shortfall_ema_tn) / 1e4
-        s = self.s0 + (r.spread_per_pressure_bp * h + r.spread_per_shortfall_bp_per_tn * self.shortfall_ema_tn
-                       + r.spread_per_credit_loss_bp * credit_loss_share) / 1e4
-        self.coc = CostOfCapital(policy_rate, tp, s)
-        return self.coc

@@ -36,7 +36,7 @@ def trinity(model) -> dict[str, float]:
     hs = model.hyperscalers
     planned, realized = hs.total_capex_planned_bn, hs.total_capex_realized_bn
     race = realized / planned if planned > 0 else 1.0
-    rise = max(model.peak_ust10y - model.pool.y0, 0.0)
+    rise = max(model.peak_ust10y - model.market.y0, 0.0)
     stability = clip01(1.0 - rise / (model.cfg.central_bank.stability_reference_rise_pp / 100))
     bought = model.central_bank.purchases_bn
     independence = clip01(1.0 - bought / max(hs.total_issuance_bn, 1e-9)
@@ -47,7 +47,7 @@ def trinity(model) -> dict[str, float]:
 
 def week_metrics(model) -> dict:
     """The model-level figures of the week just ended (one row of ``model.parquet``)."""
-    coc = model.pool.coc
+    coc = model.market.coc
     hs = model.hyperscalers
     funding = model.funding
     m = {"step": int(model.steps), "t_years": model.t_years}
@@ -62,6 +62,8 @@ def week_metrics(model) -> dict:
         "funding_demand_bn": funding.demand_bn,
         "funding_absorbed_bn": funding.absorbed_bn,
         "funding_shortfall_bn": funding.shortfall_bn,
+        "buyer_cash_share": model.cascade.buyer_cash_share,
+        "crowding_out_bn": model.cascade.rotation_bn,
         "capex_planned_bn": hs.capex_planned_bn,
         "capex_realized_bn": hs.capex_realized_bn,
         "capex_nash_multiplier": hs.multiplier_means[0],

@@ -79,6 +79,7 @@ class DryPowderModel(mesa.Model):
         self.crowding_weights = crowding_weights(cfg)
         self.pool = DryPowderPool(cfg)
         build_economy(self)
+        self.market.prime_history()
         self.world = World(self)
         self.groups = {g.kind: g for g in (self.hyperscalers, self.neoclouds, self.pc_funds, self.sovereigns,
                                            self.hedge_funds, self.labs)}
@@ -94,10 +95,16 @@ class DryPowderModel(mesa.Model):
         self.event_log = EventLog(self, self.detail)
         self.cascade = WeeklyCascade(self)
         self.funding = FundingWeek(0.0, 0.0, 0.0)
+        self.initial_credit = self._credit_extended()
+        assets0 = self.total_assets()
+        financial = np.concatenate([self.neoclouds.row_index, self.pc_funds.row_index, self.hedge_funds.row_index])
+        self.initial_assets = dict(zip(financial.tolist(), assets0[financial].tolist()))   # the financial sector at t=0
+        self.initial_market_value = float(np.add.reduce(self.book.market_value(self.prices))
+                                           + np.add.reduce(self.retail.units_total * self.prices))
         self.quarter_end_nav = self.fund_nav()      # fund NAVs at the last quarter end (t=0 at first)
         self.agent_rows: list[dict] | None = [] if self.detail else None
         self.exhausted_step: int | None = None
-        self.peak_ust10y = self.pool.coc.ust10y
+        self.peak_ust10y = self.market.coc.ust10y
         self.metrics: dict[str, float] = week_metrics(self)
         self.datacollector = make_datacollector(self.metrics)
         self.datacollector.collect(self)
@@ -113,6 +120,7 @@ class DryPowderModel(mesa.Model):
         self.labs.earn_and_pay_compute()
         self.neoclouds.collect_rents_and_service_loans()
         self.pc_funds.collect_income()
+        self.pc_funds.deploy_cash()
         self.hedge_funds.pay_financing()
         self.retail.save()
         requests: list = []                                    # 3. decisions
@@ -122,7 +130,7 @@ class DryPowderModel(mesa.Model):
         quarter_end = self.steps % WEEKS_PER_QUARTER == 0
         nav = self.fund_nav() if quarter_end else None
         self.pc_funds.raise_funds(requests, nav)
-        if quarter_end:                                        # quarterly redemption requests
+        if quarter_end and self.cfg.channels.redemptions:     # quarterly redemption requests
             self.pc_funds.request_redemptions(nav, self.quarter_end_nav)
             self.hedge_funds.request_redemptions(nav, self.quarter_end_nav)
         self.funding = clear_funding(self, requests)           # 4. funding clears against the pool
@@ -151,7 +159,7 @@ class DryPowderModel(mesa.Model):
             self.quarter_end_nav = self.fund_nav()
         if self.exhausted_step is None and self.pool.level_bn <= 0.01 * max(self.pool.initial_bn, 1e-9):
             self.exhausted_step = int(self.steps)
-        self.peak_ust10y = max(self.peak_ust10y, self.pool.coc.ust10y)
+        self.peak_ust10y = max(self.peak_ust10y, self.market.coc.ust10y)
         self.metrics = week_metrics(self)
         self.datacollector.collect(self)
         if self.detail and (self.steps % self.cfg.simulation.agent_report_every == 0 or self.steps == self.horizon):
@@ -171,14 +179,11 @@ class DryPowderModel(mesa.Model):
         """Rows of ``events.parquet`` (None for a model built with detail=False)."""
         return self.event_log.rows
 
-    @property
-    def initial_credit(self) -> float:
-        """Credit extended inside the model when first asked (GPU loans, software loans, hedge-fund
-        debt): the scale of the credit-loss term of the IG spread."""
-        if not hasattr(self, "_initial_credit"):
-            self._initial_credit = float(self.book.gpu_loans.sum() + sum(f.software_principal_bn for f in self.pc_funds)
-                                         + self.book.external_debt[self.hedge_funds.rows].sum())
-        return self._initial_credit
+    def _credit_extended(self) -> float:
+        """Credit extended to the model's borrowers that can default (GPU loans, software loans,
+        hedge-fund debt), $bn: the scale of the credit losses IG reprices."""
+        return float(self.book.gpu_loans.sum() + sum(f.software_principal_bn for f in self.pc_funds)
+                     + self.book.external_debt[self.hedge_funds.rows].sum())
 
     def group_of(self, agent):
         """The group of ``agent``'s type (``model.neoclouds`` for a neocloud ...)."""

@@ -1,19 +1,23 @@
 """The event log: every trade and default of the cascade, and the fire-sale totals (``events.parquet``).
 
-One row per (holder, asset) trade of a round, per retail book and asset, per outside-holder flow and
-per default: who, why (constraint), what, how much, and the price move that followed. A model built
-with ``detail=False`` keeps no rows, only the fire-sale totals, which are the same either way.
+One row per (holder, asset) trade of a round, per retail book and asset, per outside-holder flow, per
+new issue and per default: who, why (constraint), what, how much, the price move that followed, and
+whether it was forced (a constraint bound: margin call, covenant cure, default liquidation), scheduled
+(a payment falling due, issuance, funding spending) or voluntary (``kind``). Fire-sale totals count
+forced sales only. A model built with ``detail=False`` keeps no rows, only the fire-sale totals,
+which are the same either way.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from agents.retail import RetailOrders
 from sim.domain import ASSETS, FORCED
-from sim.engine import OutsideFlows
+from sim.engine import NewIssues, OutsideFlows
 
 EVENT_COLUMNS = ["step", "round", "agent_id", "agent_kind", "agent_name", "constraint", "asset", "units_sold",
-                 "value_bn", "price_return", "holders", "detail"]
+                 "value_bn", "price_return", "holders", "detail", "forced", "kind"]
 
 
 class EventLog:
@@ -35,17 +39,19 @@ class EventLog:
         step, events = int(self.model.steps), self.rows
         step_fire_sales, fire_sale_volume = self.fire_sales_step_bn, self.fire_sale_volume_bn
         for agent, constraint, asset, units, value, ret, holders in trades:
-            if value > 0 and constraint in FORCED and asset != "cash":
+            forced = constraint in FORCED
+            if forced and value > 0 and asset != "cash":
                 step_fire_sales += value
                 fire_sale_volume += value
             if events is None:
                 continue                # a model built with detail=False keeps no event log
+            kind = constraint.kind.value
             if agent is None:
-                events.append((step, r, -1, "market", "Outside holders", constraint, asset, units, value, ret, holders,
-                               detail))
+                events.append((step, r, -1, "market", "Outside holders", constraint.value, asset, units, value, ret,
+                               holders, detail, forced, kind))
             else:
-                events.append((step, r, agent.unique_id, agent.kind, agent.name, constraint, asset, units, value, ret,
-                               holders, detail))
+                events.append((step, r, agent.unique_id, agent.kind.value, agent.name, constraint.value, asset, units, value,
+                               ret, holders, detail, forced, kind))
         self.fire_sales_step_bn, self.fire_sale_volume_bn = step_fire_sales, fire_sale_volume
 
     def add_fire_sales(self, values: list[float]) -> None:
@@ -80,7 +86,11 @@ class EventLog:
                 holders = m.holders
                 self.record_trades(r, ((holders[row], labels[row], ASSETS[k], u, v, rk, 1) for row, k, u, v, rk in zip(
                     rows.tolist(), ks.tolist(), units.tolist(), values, ret[ks].tolist())))
-        books = [(b, t) for b, t in zip(record.books, record.book_totals) if not isinstance(b, OutsideFlows)]
+        books = [(b, t) for b, t in zip(record.books, record.book_totals) if isinstance(b, RetailOrders)]
+        for issues in (b for b in record.books if isinstance(b, NewIssues)):
+            k = issues.asset
+            self.record_trades(r, ((m.holders[row], issues.label, ASSETS[k], u, u * float(px[k]), float(ret[k]), 1)
+                                   for row, u in zip(issues.rows.tolist(), issues.units.tolist())))
         if books:
             px_list, ret_list = px.tolist(), ret.tolist()
             for book, totals in books:

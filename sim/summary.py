@@ -16,21 +16,31 @@ def max_drawdown(prices: np.ndarray) -> float:
     return float(np.max(1.0 - prices / peak)) if len(prices) else 0.0
 
 
+def crisis_reasons(model, peak_spread_bp: float) -> list[str]:
+    """Which system outcomes make the run a crisis (MODEL.md §8): a spread blow-out, defaults of a
+    large part of the financial sector, or a quarter of fire sales of a size seen only in crises."""
+    c = model.cfg.crisis
+    reasons = []
+    if peak_spread_bp > c.ig_spread_bp:
+        reasons.append("ig_spread")
+    assets0 = model.initial_assets
+    defaulted = sum(v for row, v in assets0.items() if model.holders[row].defaulted)
+    if assets0 and defaulted > c.defaulted_assets_share * sum(assets0.values()):
+        reasons.append("financial_defaults")
+    weekly = model.model_column("fire_sales_bn")
+    quarter = np.convolve(weekly, np.ones(13), mode="valid") if len(weekly) >= 13 else np.array([weekly.sum()])
+    if float(quarter.max(initial=0.0)) > c.forced_sales_share_qtr * model.initial_market_value:
+        reasons.append("fire_sales")
+    return reasons
+
+
 def summarize(model) -> dict[str, Any]:
     col = model.model_column
     cfg = model.cfg
-    crisis_cfg = cfg.crisis
     dd = {a: max_drawdown(col(f"price_{a}")) for a in ASSETS}
     peak_spread = float(np.max(col("ig_spread_bp")))
     defaults = model.defaults
-    nc_share = defaults.by_kind["neocloud"] / max(len(model.neoclouds), 1) if model.neoclouds else 0.0
-    reasons = []
-    if peak_spread > crisis_cfg.ig_spread_bp:
-        reasons.append("ig_spread")
-    if nc_share > crisis_cfg.neocloud_default_share:
-        reasons.append("neocloud_defaults")
-    if model.pc_funds.gate_streak_max >= crisis_cfg.gate_quarters:
-        reasons.append("private_credit_gates")
+    reasons = crisis_reasons(model, peak_spread)
     trinity = metrics.trinity(model)
     hs = model.hyperscalers
     outside_losses = defaults.outside_losses_bn
@@ -45,6 +55,7 @@ def summarize(model) -> dict[str, Any]:
         "dry_powder_exhausted_step": model.exhausted_step,
         "defaults": dict(defaults.by_kind),
         "fire_sale_volume_bn": float(model.event_log.fire_sale_volume_bn),
+        "crowding_out_bn": float(model.cascade.rotation_total_bn),
         "max_cascade_rounds": int(model.cascade.max_rounds),
         "crisis": bool(reasons),
         "crisis_reasons": reasons,

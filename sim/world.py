@@ -23,11 +23,12 @@ class World:
         self.generations = 0                          # GPU generations shipped so far
         self.generation_now = 0.0                     # this week's value drop (0: none)
         self.policy_rate = model.central_bank.policy_rate(0.0)
+        self.ai_shock = 0.0                           # this week's standard normal AI-revenue shock
 
     def advance(self) -> None:
         m = self.model
         c = m.cfg
-        z = draws.standard_normal(m.rng)
+        z = self.ai_shock = draws.standard_normal(m.rng)     # the week's AI news (also the markets' AI factor)
         g, s = c.ai.revenue_growth, c.ai.revenue_vol
         g -= c.power.revenue_elasticity * m.hyperscalers.power_limited_share * max(g, 0.0)
         self.ai_revenue *= fixed.exp((g - 0.5 * s * s) * m.dt + s * math.sqrt(m.dt) * float(z))

@@ -16,8 +16,8 @@ decided at, so the three can be compared exactly):
 2. round 0, decided on the opening state: momentum purchases
    u_hk += c_h * min(kappa / 13, 1 / s_h) * w_hk * signal_k / P_k with s_h = sum_k w_hk signal_k,
    signal_k = min(max(r13_k, 0), 0.5) (nothing for closed accounts), and panic sales of
-   ``panic_sale_share`` of the holdings of every open account whose value is more than
-   ``panic_drawdown`` below its peak (whose peak then resets); both settle in cash;
+   ``panic_sale_share`` of the holdings of every open account whose value has fallen below its own
+   panic floor (a share of its peak drawn at the start; the peak then resets); both settle in cash;
 3. round 1: margin calls (:func:`sim.constraints.margin_call_sales` on debt net of cash): called
    accounts sell pro rata, the proceeds repay debt, a call of at most ``MATERIAL_BN`` ($1 thousand)
    is not made; accounts with no equity left are closed out and their cash goes to the broker;
@@ -75,7 +75,8 @@ def price_path(weeks: int, seed: int = 7) -> list[Week]:
 
 def make_population(holders: int, seed: int = 11, margin_share: float = 0.15) -> RetailPopulation:
     """The model's retail population with ``holders`` accounts (a bare Mesa model as its host)."""
-    params = RetailConfig(holders=holders, margin_share=margin_share)
+    params = RetailConfig(holders=holders, margin_share=margin_share, releverage_speed=0.0)   # the week's rule
+    # without re-levering, which borrows from the model's brokers (tests/test_retail.py checks it alone)
     return RetailPopulation(mesa.Model(rng=seed), params, np.random.default_rng(seed))
 
 
@@ -116,6 +117,7 @@ class NumpyRetail:
         self.peak = pop.peak.copy()
         self.closed = pop.closed.copy()
         self.wealth_share = pop.wealth_share.copy()
+        self.panic_floor = pop.panic_floor.copy()
 
     def week(self, w: Week) -> np.ndarray:
         self.cash += w.inflow * self.wealth_share
@@ -131,7 +133,7 @@ class NumpyRetail:
             traded = True
         value = self.cash + self.units @ w.prices
         self.peak = np.maximum(self.peak, value)
-        in_panic = (value < (1.0 - self.drawdown) * self.peak) & ~self.closed
+        in_panic = (value < self.panic_floor * self.peak) & ~self.closed
         orders += self.units * (self.panic_share * in_panic)[:, None]
         self.peak = np.where(in_panic, value, self.peak)
         traded = traded or bool(in_panic.any())
@@ -175,8 +177,9 @@ class NumpyRetail:
 class RetailHolder(mesa.Agent):
     """One retail account: the week's rule for this holder alone, in Python scalars."""
 
-    def __init__(self, model: "MesaRetailModel", cash, units, debt, weights, peak, closed, wealth_share):
+    def __init__(self, model: "MesaRetailModel", cash, units, debt, weights, peak, closed, wealth_share, panic_floor):
         super().__init__(model)
+        self.panic_floor = float(panic_floor)
         self.cash = float(cash)
         self.units = [float(u) for u in units]
         self.debt = float(debt)
@@ -198,7 +201,7 @@ class RetailHolder(mesa.Agent):
             orders = [-(rate * wk) * qk for wk, qk in zip(self.weights, m.q)]
         value = self.cash + sum(u * p for u, p in zip(self.units, prices))
         self.peak = max(self.peak, value)
-        if value < (1.0 - m.drawdown) * self.peak and not self.closed:
+        if value < self.panic_floor * self.peak and not self.closed:
             orders = [o + u * m.panic_share for o, u in zip(orders, self.units)]
             self.peak = value
         self.units = [u - o for u, o in zip(self.units, orders)]
@@ -251,7 +254,7 @@ class MesaRetailModel(mesa.Model):
         units, weights = pop.units, pop.weights
         for h in range(pop.n):
             RetailHolder(self, pop.cash[h], units[h], pop.debt[h], weights[h], pop.peak[h], pop.closed[h],
-                         pop.wealth_share[h])
+                         pop.wealth_share[h], pop.panic_floor[h])
 
     def week(self, w: Week) -> np.ndarray:
         self.week_inputs(w)

@@ -25,7 +25,7 @@ def test_a_private_credit_gate_binds_at_payment_not_only_on_orders():
     m = DryPowderModel(rng=2, **SMALL)
     m.run(2)
     fund = m.pc_funds[0]
-    m.book.cash[fund.row] += 500.0                      # cash is not what limits the payment
+    m.book.units[fund.row, Asset.UST] += 500.0          # liquidity is not what limits the payment
     nav = _fund_redemption_due(m, fund, 0.5)            # ask for half of NAV: ten times the 5% gate
     paid_before = m.book.sinks.get("redemptions_paid", 0.0)
     m.step()

@@ -34,6 +34,9 @@ class _Rules:
     def __init__(self, plan):
         self.plan, self.settled, self.idled = plan, [], []
 
+    def prepare(self, sheet, round_no):
+        pass
+
     def act(self, sheet, round_no):
         for row, units in enumerate(self.plan.get(round_no, [])):
             sheet.put(row, np.asarray(units, dtype=float), Constraint.MARGIN_CALL)

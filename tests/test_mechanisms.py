@@ -12,54 +12,66 @@ from agents.neocloud import cure_amounts, haircut, loan_to_value
 from agents.fund import redemption_request_share
 from agents.private_credit import software_book_value
 from sim.constraints import maintenance_margins, margin_call_sales
-from sim.liquidity import absorb, depletion, pressure, signed_pressure
+from sim.liquidity import depletion
 from sim.engine import clear, pecking_order_sale, pro_rata_sale
 
 
 # ---------------------------------------------------------------- the pool
-def test_depletion_and_pressure_are_zero_at_start_and_convex():
-    assert depletion(1000, 1000) == 0 and depletion(0, 1000) == 1 and depletion(1500, 1000) == -0.5
-    xs = np.linspace(0, 1, 21)
-    h = np.array([pressure(x, 2.0, 0.05) for x in xs])
-    assert h[0] == 0 and np.all(np.diff(h) > 0) and np.all(np.diff(h, 2) > 0)   # rising, convexly
-    assert h[-1] == pytest.approx(1.0 / 0.05)                                     # finite at exhaustion
-    assert pressure(-0.5, 2.0, 0.05) == 0                                          # no pressure while filling
-    assert signed_pressure(-0.5, 2.0, 0.05) == pytest.approx(-0.25)                # but speculative assets gain
-
-
 def test_depletion_is_relative_to_the_starting_pool():
-    # the same $60bn of idle cash reads as abundance from a $1bn start and as scarcity from $1,200bn
-    assert depletion(60, 1) == -59 and depletion(60, 1200) == pytest.approx(0.95)
+    assert depletion(1000, 1000) == 0 and depletion(0, 1000) == 1 and depletion(1500, 1000) == -0.5
     # an empty starting pool: 1 while empty, 0 once anything flows in (MODEL.md §2)
     assert depletion(0, 0) == 1 and depletion(1e-9, 0) == 0
 
 
-def test_absorption_is_pro_rata_and_never_overdraws():
-    got, short = absorb(np.array([100.0, 300.0]), 200.0)
-    np.testing.assert_allclose(got, [50.0, 150.0])
-    assert short == pytest.approx(200.0)
-    got, short = absorb(np.array([10.0, 30.0]), 1000.0)
-    np.testing.assert_allclose(got, [10.0, 30.0])
-    assert short == 0
-    got, short = absorb(np.array([10.0]), -5.0)
-    assert got[0] == 0 and short == 10
-
-
-def test_cost_of_capital_closed_form():
+@pytest.mark.parametrize("level, share", [(2000.0, 1.0), (1000.0, 1.0), (500.0, 0.5), (250.0, 0.25), (0.0, 0.0)])
+def test_buyers_pay_from_idle_cash_in_proportion_to_how_much_of_it_is_there(level, share):
+    """phi(W) = min(W / ample, 1)^rho (rho = 1 by default); market depth falls linearly below ample."""
     from sim.config import load_config
     from sim.liquidity import DryPowderPool
-    cfg = load_config(None, {"dry_powder.initial_bn": 1000})
+    cfg = load_config(None, {"dry_powder.ample_bn": 1000.0})
     pool = DryPowderPool(cfg)
-    pool.level_bn = 500                                   # x = 0.5
-    coc = pool.update_cost_of_capital(0.03, shortfall_bn_week=0.0, credit_loss_share=0.0)
-    h = 0.25 / (0.5 + cfg.dry_powder.eps)
-    r = cfg.rates
-    assert coc.term_premium == pytest.approx(pool.tp0 + r.term_premium_per_pressure_bp * h / 1e4)
-    assert coc.ig_spread == pytest.approx(pool.s0 + r.spread_per_pressure_bp * h / 1e4)
-    before = coc.ig_spread
-    coc = pool.update_cost_of_capital(0.03, shortfall_bn_week=10.0, credit_loss_share=0.0)
-    ema = 10.0 * 52 / 1000 / r.shortfall_memory_weeks
-    assert coc.ig_spread - before == pytest.approx(r.spread_per_shortfall_bp_per_tn * ema / 1e4)
+    pool.level_bn = level
+    assert pool.buyer_cash_share() == pytest.approx(share)
+    assert pool.fill() == pytest.approx(share)
+    squared = DryPowderPool(load_config(None, {"dry_powder.ample_bn": 1000.0, "dry_powder.buyer_cash_exponent": 2.0}))
+    squared.level_bn = level
+    assert squared.buyer_cash_share() == pytest.approx(share ** 2)
+    off = DryPowderPool(load_config(None, {"channels.crowding_out": False}))
+    off.level_bn = level
+    assert off.buyer_cash_share() == 1.0          # no crowding out: buyers always have the cash
+
+
+def test_yields_and_spreads_are_read_off_the_bond_prices():
+    """y = y0 - log(P_ust) / D_ust; IG yield y0 + s0 - log(P_ig) / D_ig; spread their difference."""
+    from sim.domain import Asset
+    from sim.model import DryPowderModel
+    m = DryPowderModel(rng=1, **{"retail.holders": 100})
+    mk = m.market
+    d_ust, d_ig = mk.duration[Asset.UST], mk.duration[Asset.IG_BONDS]
+    factor = np.ones(m.K)
+    factor[Asset.UST], factor[Asset.IG_BONDS] = np.exp(-0.01 * d_ust), np.exp(-0.03 * d_ig)   # +100bp, IG +300bp
+    mk.apply_price_factor(factor)
+    assert mk.coc.ust10y == pytest.approx(mk.y0 + 0.01, abs=1e-12)
+    assert mk.coc.ig_spread == pytest.approx(mk.s0 + 0.02, abs=1e-12)
+
+
+def test_a_clearing_s_impact_splits_into_a_part_that_stays_and_one_that_decays():
+    from sim.domain import Asset
+    from sim.engine import clear
+    from sim.model import DryPowderModel
+    m = DryPowderModel(rng=1, **{"retail.holders": 100})
+    mk = m.market
+    k = Asset.SAAS
+    q = np.zeros(m.K)
+    q[k] = 60.0                                              # $60bn of software dumped at price 1
+    c = clear(mk.prices, q, mk.impact_per_unit())
+    mk.move(c)
+    total = np.log(c.factor[k])
+    theta = mk.permanent[k]
+    assert mk.impact_permanent[k] == pytest.approx(theta * total) and mk.impact_transient[k] == pytest.approx((1 - theta) * total)
+    for _ in range(int(m.cfg.assets["saas"].impact_half_life_weeks)):
+        mk.impact_transient *= mk.impact_memory          # what reprice does each week
+    assert mk.impact_transient[k] == pytest.approx(0.5 * (1 - theta) * total)
 
 
 # ---------------------------------------------------------------- markets

@@ -18,6 +18,7 @@ RETAIL_WEIGHTS = np.array(weight_vector(RetailConfig().portfolio_weights))
 
 
 def _population(holders: int, **params) -> RetailPopulation:
+    params = {"releverage_speed": 0.0, **params}        # re-levering borrows from the model's brokers
     return RetailPopulation(mesa.Model(rng=5), RetailConfig(holders=holders, **params), np.random.default_rng(5))
 
 

@@ -14,10 +14,10 @@ these building blocks (README.md in this folder maps them to the equations):
 from sim.engine.claims import clearing_losses, clearing_vector
 from sim.engine.loop import CascadeLoop, Market, RoundRecord, Rules, settle_sales
 from sim.engine.market import IMPACT_LAWS, MIN_PRICE_RATIO, Clearing, ExecutionPrice, ImpactLaw, clear, impact_factor
-from sim.engine.orders import MATERIAL_BN, OrderSheet, OutsideFlows, pecking_order_sale, pro_rata_sale
+from sim.engine.orders import MATERIAL_BN, NewIssues, OrderSheet, OutsideFlows, pecking_order_sale, pro_rata_sale
 
 __all__ = [
     "CascadeLoop", "Clearing", "ExecutionPrice", "IMPACT_LAWS", "ImpactLaw", "MATERIAL_BN", "MIN_PRICE_RATIO", "Market",
-    "OrderSheet", "OutsideFlows", "RoundRecord", "Rules", "clear", "clearing_losses", "clearing_vector",
+    "NewIssues", "OrderSheet", "OutsideFlows", "RoundRecord", "Rules", "clear", "clearing_losses", "clearing_vector",
     "impact_factor", "pecking_order_sale", "pro_rata_sale", "settle_sales",
 ]

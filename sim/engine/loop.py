@@ -57,6 +57,9 @@ class Market(Protocol):
 class Rules(Protocol):
     """The holders' side of the cascade: the constraint checks and the uses of a round's proceeds."""
 
+    def prepare(self, sheet: OrderSheet, round_no: int) -> None:
+        """Add what the round's orders set off before they clear (e.g. buyers' own sales to pay)."""
+
     def act(self, sheet: OrderSheet, round_no: int) -> None:
         """Put the orders forced at the current prices on ``sheet`` (cleared in round ``round_no``)."""
 
@@ -97,8 +100,9 @@ class CascadeLoop:
     def clear_round(self, round_no: int, sheet: OrderSheet) -> RoundRecord:
         """Clear ``sheet`` (every asset once), settle its sales and let the rules settle the round."""
         market = self.market
+        self.rules.prepare(sheet, round_no)
         totals = sheet.totals()
-        clearing = clear(market.prices, totals, market.impact_per_unit(), self.law)
+        clearing = clear(market.prices, totals, market.impact_per_unit(), self.law, getattr(market, "max_move", None))
         market.move(clearing)
         if sheet.has_institutional_orders():
             sold, proceeds = settle_sales(self.holdings, sheet.units, clearing.paid(self.execution))

@@ -79,11 +79,16 @@ def impact_factor(quantity_sold: np.ndarray, impact_per_unit: np.ndarray, law: s
 
 
 def clear(prices: np.ndarray, quantity_sold: np.ndarray, impact_per_unit: np.ndarray,
-          law: str = ImpactLaw.EXPONENTIAL) -> Clearing:
-    """Clear one round: ``quantity_sold`` is either (K,) net totals or an (N, K) order book summed over N."""
+          law: str = ImpactLaw.EXPONENTIAL, max_move: float | None = None) -> Clearing:
+    """Clear one round: ``quantity_sold`` is either (K,) net totals or an (N, K) order book summed over N.
+    ``max_move`` (a fraction): no price falls or rises by more than that in one clearing (a circuit
+    breaker: trading halts at the limit and the round's orders execute there)."""
     p_old = np.asarray(prices, dtype=float)
     q = np.asarray(quantity_sold, dtype=float)
     if q.ndim == 2:
         q = q.sum(axis=0)
-    p_new = p_old * impact_factor(q, impact_per_unit, law)
+    factor = impact_factor(q, impact_per_unit, law)
+    if max_move is not None:
+        factor = np.clip(factor, 1.0 - max_move, 1.0 / (1.0 - max_move))
+    p_new = p_old * factor
     return Clearing(old_prices=p_old.copy(), new_prices=p_new, execution_prices=0.5 * (p_old + p_new))

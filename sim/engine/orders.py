@@ -45,6 +45,14 @@ class OrderSheet:
         self.units[row] = np.minimum(units, self._holdings[row])
         self.labels[row] = label
 
+    def buy(self, row: int, units: np.ndarray, label) -> None:
+        """Give holder ``row`` a purchase of ``units`` (negative sales) if it has no order this round
+        and the purchase is worth more than ``MATERIAL_BN``."""
+        if self.labels[row] is not None or dot(units, self._prices) <= MATERIAL_BN:
+            return
+        self.units[row] = -units
+        self.labels[row] = label
+
     def add(self, row: int, asset: int, units: float, label) -> None:
         """Add ``units`` of one asset to holder ``row``'s order (a sale decided before the round)."""
         self.units[row, asset] += units
@@ -85,6 +93,22 @@ class OutsideFlows(NamedTuple):
 
     def totals(self, n_assets: int) -> np.ndarray:
         return self.units
+
+
+class NewIssues(NamedTuple):
+    """Securities created and sold in this round by holders who do not hold them yet (primary issuance):
+    ``units[i]`` of asset ``asset`` by holder ``rows[i]``. They move prices like any sale; the issuer
+    receives the proceeds and owes the security."""
+
+    rows: np.ndarray
+    units: np.ndarray
+    asset: int
+    label: Any
+
+    def totals(self, n_assets: int) -> np.ndarray:
+        out = np.zeros(n_assets)
+        out[self.asset] = float(np.add.reduce(self.units))
+        return out
 
 
 def pro_rata_sale(holdings_units: np.ndarray, prices: np.ndarray, amount_value: np.ndarray) -> np.ndarray:

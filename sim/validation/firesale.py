@@ -3,8 +3,8 @@
 The peer (ox-inet-resilience/firesale_stresstest; Cont & Schaanning 2017, Farmer et al. 2020) runs
 48 EBA-2018 banks through a deleveraging fire sale in two tradable assets. Its specification and
 reference tables are in ``data/peer/firesale/SPEC.md``. This module only *maps* the peer's balance
-sheets and parameters onto :class:`sim.contagion.DeleveragingCascade` and reads the peer's
-outputs off the engine's records; the cascade logic itself lives in :mod:`sim.contagion`.
+sheets and parameters onto :class:`sim.deleveraging.DeleveragingCascade` and reads the peer's
+outputs off the engine's records; the cascade logic itself lives in :mod:`sim.deleveraging` and :mod:`sim.engine`.
 
 Mapping (SPEC.md sections 1-7):
 
@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from sim.contagion import CascadeResult, DeleveragingCascade
+from sim.deleveraging import CascadeResult, DeleveragingCascade
 from sim.engine import fixed
 from sim.resources import Peer, peer_dir
 
