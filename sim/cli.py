@@ -13,7 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sim.argtypes import port, positive_int, seed
 from sim.config import ConfigError, load_config, parse_override, resolve_config_arg
+from sim.experiments import options as experiment_options
+from sim.experiments.workers import start_workers_early
+from sim.folders import RUNS_DIR, check_writable
 
 EXIT_USAGE = 2
 
@@ -37,41 +41,14 @@ def _overrides(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be a whole number, got {text!r}") from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"seed must be between 0 and 2**63-1, got {v}")
-    return v
-
-
-def _port(text: str) -> int:
-    v = _positive_int(text)
-    if v > 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {v}")
-    return v
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="drypowder", description="Agent-based simulator of the AI-capex liquidity cycle.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="run one scenario and write runs/<run-id>/")
     r.add_argument("config", nargs="?", help="YAML path or scenario name (default: configs/baseline.yaml)")
-    r.add_argument("--seed", type=_seed, help="random seed (default: the config's seed)")
-    r.add_argument("--steps", type=_positive_int, help="weeks to simulate (default: simulation.steps)")
+    r.add_argument("--seed", type=seed, help="random seed (default: the config's seed)")
+    r.add_argument("--steps", type=positive_int, help="weeks to simulate (default: simulation.steps)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (repeatable)")
     r.add_argument("--out", type=Path, help="parent folder for the run folder (default: runs/)")
     r.add_argument("--from", dest="from_manifest", type=Path, metavar="MANIFEST",
@@ -82,12 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("config", help="YAML path or scenario name")
     v.add_argument("--set", action="append", metavar="KEY=VALUE")
 
-    from sim import experiments
-    experiments.add_parsers(sub, _positive_int=_positive_int, _seed=_seed)
+    experiment_options.add_parsers(sub)
 
     z = sub.add_parser("viz", help="serve the live view on 127.0.0.1")
     z.add_argument("config", nargs="?", help="YAML path or scenario name (default: baseline)")
-    z.add_argument("--port", type=_port, default=8765)
+    z.add_argument("--port", type=port, default=8765)
     z.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
 
     q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale stress test (Cont-Schaanning rules)")
@@ -98,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------------------------
 def cmd_run(args) -> int:
+    # imported here, not at the top: the model and the figures take about 1.5 s to import, which
+    # `validate`, `--help` and the experiment commands (which start their workers first) should not wait for
     from sim.model import DryPowderModel
-    from sim.outputs import RUNS_DIR, check_writable, write_run
+    from sim.outputs import write_run
 
     if args.from_manifest is not None:
         cfg, seed, steps, overrides, source = _from_manifest(args.from_manifest)
@@ -159,15 +137,14 @@ def cmd_validate(args) -> int:
 
 
 def cmd_viz(args) -> int:
-    from sim.viz import serve
+    from sim.viz import serve      # (start-up time: the live view imports Solara)
     path = resolve_config_arg(args.config)
     load_config(path)   # fail fast on a bad config, before starting a server
     return serve(path, args.port, host=args.host)
 
 
 def cmd_validate_peer(args) -> int:
-    from sim.outputs import RUNS_DIR, check_writable
-    from sim.validation import validate_peer
+    from sim.validation import validate_peer    # (start-up time, as for the model)
     out = args.out if args.out is not None else RUNS_DIR / "peer-validation"
     check_writable(out)
     try:
@@ -179,17 +156,24 @@ def cmd_validate_peer(args) -> int:
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "viz": cmd_viz, "validate-peer": cmd_validate_peer}
 
 
+def _experiment_command(args):
+    """The handler of ``mc``, ``sweep`` or ``sensitivity``. The forkserver is started first: it
+    imports the model for the workers (about 2 s) while this process imports the experiment
+    package (hence the imports here, not at the top of the module); the figures' plotting library
+    too (about 0.5 s), which would otherwise be imported after the last run, with the workers idle."""
+    early = start_workers_early(args)
+    from sim.experiments.commands import COMMANDS as EXPERIMENTS
+    if early and not getattr(args, "no_figures", False):
+        import sim.experiments.plots  # noqa: F401
+    return EXPERIMENTS[args.command]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from sim import experiments
-    if args.command in experiments.COMMANDS:
-        # the forkserver imports the model for the workers (about 2 s) while this process imports the
-        # rest; the figures' plotting library too (about 1 s), which would otherwise be imported
-        # after the last run, with the workers idle
-        if experiments.start_workers_early(args) and not getattr(args, "no_figures", False):
-            import sim.experiment_plots  # noqa: F401
-    handler = COMMANDS.get(args.command) or experiments.COMMANDS[args.command]
+    handler = COMMANDS.get(args.command)
+    if handler is None:
+        handler = _experiment_command(args)
     try:
         return int(handler(args) or 0)
     except ConfigError as exc:

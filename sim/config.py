@@ -1,7 +1,8 @@
 """Configuration: frozen, validated pydantic models loaded from YAML with safe loading.
 
 Every number the model uses lives here with its unit in the name or docstring; MODEL.md gives
-the source of each default. A config is data: it is read with ``yaml.safe_load`` and checked
+the source of each default. A config is data: it is read with a bounded safe YAML loader
+(:mod:`sim.safe_load`) and checked
 against these models, so an unknown key or a bad value is an error that names the key, what is
 allowed and, for a typo, the closest valid key.
 """
@@ -9,15 +10,19 @@ allowed and, for a typo, the closest valid key.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.messages import closest as _closest
+from sim.messages import format_validation_error
+from sim.safe_load import load_yaml, read_yaml_mapping
 
 ASSETS: tuple[str, ...] = (
     "ust", "ig_bonds", "hyperscaler_equity", "ai_hardware", "saas", "crypto", "neocloud_equity", "used_gpu",
@@ -26,6 +31,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "configs"
 BASELINE_PATH = CONFIG_DIR / "baseline.yaml"
 SCENARIO_DIR = CONFIG_DIR / "scenarios"
+#: A config's ``name`` becomes part of a folder name (``runs/<name>-s<seed>-<hash>``): a safe
+#: character set and a length that leaves room for the rest within any file system's 255 bytes.
+NAME_MAX_CHARS = 64
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class ConfigError(ValueError):
@@ -291,7 +300,8 @@ class CrisisConfig(_Strict):
 class Config(_Strict):
     """The whole scenario. Build with :func:`load_config`; never mutate: use overrides."""
 
-    name: str = "baseline"
+    name: str = Field("baseline", min_length=1, max_length=NAME_MAX_CHARS,
+                      description="scenario name; names the run folder, so: letters, digits, '.', '_', '-'")
     description: str = ""
     seed: int = Field(20260101, ge=0, lt=2**63)
     simulation: SimulationConfig = SimulationConfig()
@@ -310,6 +320,14 @@ class Config(_Strict):
     assets: dict[str, AssetParams] = Field(default_factory=_default_assets)
     power: PowerConfig = PowerConfig()
     crisis: CrisisConfig = CrisisConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not NAME_PATTERN.fullmatch(name):
+            raise ValueError(f"{name!r} cannot name a folder: use 1-{NAME_MAX_CHARS} letters, digits, '.', '_' or "
+                             f"'-', starting with a letter or digit (no '/' or spaces)")
+        return name
 
     @model_validator(mode="after")
     def _check_assets(self) -> "Config":
@@ -343,80 +361,11 @@ class Config(_Strict):
 # --------------------------------------------------------------------------------------------
 # Loading, overrides and messages
 # --------------------------------------------------------------------------------------------
-def _closest(key: str, candidates) -> str:
-    match = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-def _allowed_keys(model: type[BaseModel], path: tuple) -> list[str]:
-    """Field names valid at ``path`` inside ``model`` (for typo hints)."""
-    cls: Any = model
-    for part in path:
-        if isinstance(part, int):
-            continue
-        field = getattr(cls, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        ann = field.annotation
-        inner = getattr(ann, "__args__", None)
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            cls = ann
-        elif inner:
-            sub = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
-            if not sub:
-                return []
-            cls = sub[0]
-        else:
-            return []
-    return list(getattr(cls, "model_fields", {}))
-
-
-def format_validation_error(err: ValidationError, source: str) -> str:
-    lines = []
-    for e in err.errors():
-        loc = tuple(e.get("loc", ()))
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        if e.get("type") == "extra_forbidden":
-            allowed = _allowed_keys(Config, loc[:-1])
-            hint = _closest(loc[-1], allowed)
-            lines.append(f"unknown key '{where}'{hint}; allowed here: {', '.join(allowed)}")
-        else:
-            msg = e.get("msg", "invalid value")
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
-            got = e.get("input")
-            got_s = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-            lines.append(f"'{where}': {msg}{got_s}")
-    return f"invalid config {source}: " + "; ".join(lines)
-
-
 def read_yaml_text(path: str | Path, what: str = "config", error: type[ConfigError] = ConfigError,
                    allow_empty: bool = True) -> tuple[dict[str, Any], str]:
-    """Read a YAML mapping safely, returning it with its text; every failure raises ``error``
-    with a message naming the file and, for bad YAML, the line."""
-    p = Path(path)
-    if not p.exists():
-        raise error(f"{what} file not found: {p}")
-    if p.is_dir():
-        raise error(f"{what} path is a folder, not a file: {p}")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"cannot read {what} {p}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"invalid YAML in {p}{where}: {problem}") from None
-    if data is None:
-        if not allow_empty:
-            raise error(f"{what} {p} is empty")
-        return {}, text
-    if not isinstance(data, dict):
-        raise error(f"{what} {p} must be a mapping of keys (got {type(data).__name__})")
-    return data, text
+    """Read a YAML mapping safely (:func:`sim.safe_load.read_yaml_mapping`), returning it with its
+    text; every failure raises ``error`` with a message naming the file and, for bad YAML, the line."""
+    return read_yaml_mapping(path, what=what, error=error, allow_empty=allow_empty)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -433,12 +382,28 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"malformed --set {text!r}: the key must be dotted names, e.g. gpu.generation_value_drop")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_yaml(raw) if raw.strip() else None
     except yaml.YAMLError:
         raise ConfigError(f"malformed --set {text!r}: the value {raw!r} is not a number, bool, string or list") from None
     if value is None:
         raise ConfigError(f"malformed --set {text!r}: no value after '='")
     return key, value
+
+
+def flatten_dotted(obj: Any, prefix: str = "", keep_empty: bool = True) -> dict[str, Any]:
+    """Nested mappings to dotted keys (``{"a": {"b": 1}} -> {"a.b": 1}``), the inverse of
+    :func:`apply_overrides`; lists stay values. An empty mapping stays a value unless
+    ``keep_empty`` is false (then it contributes no key)."""
+    out: dict[str, Any] = {}
+    if not isinstance(obj, dict):
+        return {prefix: obj}
+    for k, v in obj.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and (v or not keep_empty):
+            out.update(flatten_dotted(v, key, keep_empty))
+        else:
+            out[key] = v
+    return out
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -503,7 +468,7 @@ def load_config(config: "str | Path | dict | Config | None" = None, overrides: d
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(err, source)) from None
+        raise ConfigError(format_validation_error(err, source, Config)) from None
 
 
 def scenario_path(name: str) -> Path:
