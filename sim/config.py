@@ -60,8 +60,8 @@ class DryPowderConfig(_Strict):
     recycle_share: float = Field(0.1, ge=0, le=1, description="share of capex spending that returns as savings")
     rate_cut_release_bn_per_pct: float = Field(100.0, ge=0, description="cash released per 1pp of cumulative cuts, $bn/yr")
     gamma: float = Field(2.0, gt=0, description="convexity exponent of the cost of capital in depletion")
-    eps: float = Field(0.2, gt=0, description="keeps the depletion pressure finite at exhaustion")
-    depth_loss_at_exhaustion: float = Field(0.6, ge=0, lt=1, description="share of market depth lost when the pool is empty")
+    eps: float = Field(0.2, ge=0.01, description="keeps the depletion pressure finite at exhaustion (at least 0.01: h(1) = 1/eps at most 100; smaller values give infinite spreads)")
+    depth_loss_at_exhaustion: float = Field(0.6, ge=0, le=0.9, description="share of market depth lost when the pool is empty (at most 0.9: Treasury depth fell ~90% in March 2020; near 1 nothing trades)")
     fire_sale_pool_share: float = Field(0.5, ge=0, le=1, description="share of forced sales bought with the pool's cash (the rest by outside value buyers)")
     crowding_out_weights: dict[str, float] = Field(
         default_factory=lambda: {"crypto": 0.25, "saas": 0.25, "neocloud_equity": 0.05, "hyperscaler_equity": 0.2,
@@ -83,13 +83,13 @@ class DryPowderConfig(_Strict):
 
 class RatesConfig(_Strict):
     ust10y_pct: float = Field(4.2, ge=-5, le=30, description="10y Treasury yield at t=0, %")
-    ig_spread_bp: float = Field(80.0, ge=0, le=5000, description="IG spread at t=0, bp")
+    ig_spread_bp: float = Field(80.0, ge=10, le=5000, description="IG spread at t=0, bp (at least 10: the ICE BofA IG index has never been below ~50bp; 0 is riskless credit)")
     term_premium_per_pressure_bp: float = Field(40.0, ge=0, description="term-premium rise per unit of depletion pressure h(x), bp")
     spread_per_pressure_bp: float = Field(24.0, ge=0, description="IG-spread rise per unit of h(x), bp")
     term_premium_per_shortfall_bp_per_tn: float = Field(150.0, ge=0, description="bp per $1tn/yr of unabsorbed funding")
     spread_per_shortfall_bp_per_tn: float = Field(250.0, ge=0, description="bp per $1tn/yr of unabsorbed funding")
     spread_per_credit_loss_bp: float = Field(400.0, ge=0, description="bp per unit share of internal credit in default")
-    shortfall_memory_weeks: float = Field(8.0, gt=0, description="EMA memory of the unabsorbed-funding rate, weeks")
+    shortfall_memory_weeks: float = Field(8.0, ge=1, description="EMA memory of the unabsorbed-funding rate, weeks (at least 1: the model steps weekly, a shorter memory is not resolved)")
 
 
 class CentralBankConfig(_Strict):
@@ -112,7 +112,7 @@ class AIConfig(_Strict):
 
 class HyperscalerFirm(_Strict):
     name: str
-    capex_2026_bn: float = Field(ge=0)
+    capex_2026_bn: float = Field(ge=0, le=5000, description="2026 capex, $bn (at most $5tn, seven times the five firms' combined 2026 plans)")
     ocf_bn: float = Field(ge=0, description="2025 operating cash flow, $bn/yr")
     cash_bn: float = Field(ge=0)
     debt_bn: float = Field(ge=0)
@@ -140,12 +140,13 @@ def _default_firms() -> tuple[HyperscalerFirm, ...]:
 
 class HyperscalerConfig(_Strict):
     capex_growth: float = Field(0.25, ge=-0.9, le=3, description="planned capex growth per year after 2026")
-    firms: tuple[HyperscalerFirm, ...] = Field(default_factory=_default_firms, min_length=1)
+    firms: tuple[HyperscalerFirm, ...] = Field(default_factory=_default_firms, min_length=1, max_length=100,
+                                               description="players of the capex game (at most 100: each round of best responses costs firms^2 x options)")
     ocf_growth: float = Field(0.08, ge=-1, le=1, description="growth of non-AI operating cash flow per year")
     cash_floor_share: float = Field(0.7, ge=0, le=1, description="cash kept as a floor, share of initial cash")
     decision_every_steps: int = Field(13, ge=1, description="capex is re-decided once a quarter")
-    capex_adjustments: tuple[float, ...] = Field((-0.3, -0.15, 0.0, 0.15), min_length=1,
-                                                 description="strategy set: change of capex rate per decision")
+    capex_adjustments: tuple[float, ...] = Field((-0.3, -0.15, 0.0, 0.15), min_length=1, max_length=50,
+                                                 description="strategy set: change of capex rate per decision (at most 50 options)")
     race_prize_multiple: float = Field(10.0, ge=0, description="AI market prize M as a multiple of AI revenue")
     fcf_penalty: float = Field(0.3, ge=0, description="market penalty per $ of negative FCF")
     gpu_life_years: float = Field(3.0, gt=0, description="economic life of GPUs: depreciation cost per $ of capex")
@@ -154,7 +155,7 @@ class HyperscalerConfig(_Strict):
 
 class NeocloudConfig(_Strict):
     count: int = Field(12, ge=0, le=20000)
-    gpu_value_bn: float = Field(90.0, ge=0, description="GPU fleet of all neoclouds at t=0, $bn")
+    gpu_value_bn: float = Field(90.0, ge=0, le=10000, description="GPU fleet of all neoclouds at t=0, $bn (at most $10tn, twenty years of AI data-centre capex at 2026 rates)")
     cash_bn: float = Field(10.0, ge=0, description="cash of all neoclouds at t=0, $bn")
     advance_rate: float = Field(0.65, ge=0, lt=1, description="mean loan / fleet value at origination (private credit 55-65%)")
     advance_rate_spread: float = Field(0.12, ge=0, lt=0.5, description="advance rates drawn uniformly within +/- this of the mean (banks 50%, specialists 80%)")
@@ -180,7 +181,7 @@ class GPUConfig(_Strict):
 
 class PrivateCreditConfig(_Strict):
     count: int = Field(20, ge=0, le=20000)
-    nav_bn: float = Field(600.0, ge=0, description="NAV of the modelled funds at t=0, $bn")
+    nav_bn: float = Field(600.0, gt=0, description="NAV of the modelled funds at t=0, $bn (positive: a fund without capital cannot lend; count: 0 models no private credit)")
     fund_leverage: float = Field(0.4, ge=0, le=10, description="fund-level borrowing / NAV")
     software_loan_share: float = Field(0.25, ge=0, le=1, description="share of gross assets in software loans")
     liquid_share: float = Field(0.12, ge=0, le=1, description="share of gross assets in liquid bonds and cash")
@@ -197,7 +198,7 @@ class PrivateCreditConfig(_Strict):
 
 class SovereignConfig(_Strict):
     count: int = Field(6, ge=0, le=2000)
-    aum_bn: float = Field(1500.0, ge=0, description="liquid AUM of the modelled funds at t=0, $bn")
+    aum_bn: float = Field(1500.0, gt=0, description="liquid AUM of the modelled funds at t=0, $bn (positive: count: 0 models no sovereign funds)")
     cash_share: float = Field(0.05, ge=0, le=1)
     commitments_bn: float = Field(150.0, ge=0, description="undrawn commitments to AI labs at t=0, $bn")
     hedge_fund_share: float = Field(0.05, ge=0, le=1, description="share of AUM in hedge-fund shares")
@@ -209,7 +210,7 @@ class SovereignConfig(_Strict):
 
 class HedgeFundConfig(_Strict):
     count: int = Field(20, ge=0, le=20000)
-    equity_bn: float = Field(500.0, ge=0, description="capital of the modelled funds, $bn")
+    equity_bn: float = Field(500.0, ge=0, le=50000, description="capital of the modelled funds, $bn (at most $50tn, ten times the whole hedge-fund industry)")
     leverage: float = Field(2.9, ge=1, le=100, description="gross assets / equity (prime-broker gross leverage)")
     vol_window_weeks: int = Field(13, ge=2, le=104, description="window of realised volatility for margins, weeks")
     redemption_base_per_qtr: float = Field(0.01, ge=0, le=1, description="requests with no losses, share of NAV per quarter")
@@ -227,7 +228,7 @@ class RetailConfig(_Strict):
     momentum_sensitivity: float = Field(0.5, ge=0, description="share of cash put to work per unit of 13-week return")
     panic_drawdown: float = Field(0.25, ge=0, le=1, description="drawdown from peak that triggers panic selling")
     panic_sale_share: float = Field(0.2, ge=0, le=1, description="share of holdings sold when a holder panics")
-    inflow_bn_per_yr: float = Field(300.0, ge=0, description="retail savings into brokerage cash, $bn/yr (2025 retail inflows ~$308bn)")
+    inflow_bn_per_yr: float = Field(300.0, ge=0, le=10000, description="retail savings into brokerage cash, $bn/yr (2025 retail inflows ~$308bn; at most $10tn/yr)")
 
 
 class AILab(_Strict):
@@ -248,7 +249,7 @@ def _default_labs() -> tuple[AILab, ...]:
 
 
 class AILabConfig(_Strict):
-    labs: tuple[AILab, ...] = Field(default_factory=_default_labs)
+    labs: tuple[AILab, ...] = Field(default_factory=_default_labs, max_length=100, description="at most 100 labs")
     other_cost_share: float = Field(0.3, ge=0, description="non-compute costs as share of compute, per yr")
     venture_funding_bn_per_yr: float = Field(60.0, ge=0, description="equity rounds sought from the pool when burning cash, $bn/yr at most")
 
