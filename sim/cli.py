@@ -1,25 +1,43 @@
 """The command line: ``drypowder run | validate | mc | sweep | sensitivity | viz | validate-peer``.
 
 Bad input never shows a traceback: it gets one clear message on stderr and exit status 2, and
-nothing half-written is left behind (runs are written into a temporary folder and renamed).
+nothing half-written is left behind (runs are written into a temporary folder and renamed). What
+the machine cannot hold is refused before anything starts (:mod:`sim.limits`); Ctrl-C, SIGTERM
+and SIGHUP stop a command cleanly (:mod:`sim.interrupts`); a bug ends in one line that names a
+report file (:mod:`sim.failures`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import os
 import sys
-import time
-from pathlib import Path
-from typing import Any
 
-from sim.argtypes import port, positive_int, seed
-from sim.config import ConfigError, load_config, parse_override, resolve_config_arg
-from sim.experiments import options as experiment_options
-from sim.experiments.workers import start_workers_early
-from sim.folders import RUNS_DIR, check_writable
+from sim.interrupts import exit_quietly_on_signals, stop_on_signals
 
-EXIT_USAGE = 2
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "drypowder":   # the program, not an import
+    exit_quietly_on_signals()
+
+import argparse  # noqa: E402 - after the signal handling above, which must come first
+import contextlib  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError  # noqa: E402
+
+from sim.argtypes import SEED_LIMIT, port, positive_int, seed  # noqa: E402
+from sim.config import ConfigError, load_config, parse_override, resolve_config_arg  # noqa: E402
+from sim.experiments import options as experiment_options  # noqa: E402
+from sim.experiments.workers import start_workers_early  # noqa: E402
+from sim.failures import one_line, print_error, resource_problem, write_crash_report  # noqa: E402
+from sim.folders import RUNS_DIR, check_writable  # noqa: E402
+from sim.limits import check_model, check_steps, gib  # noqa: E402
+from sim.messages import format_validation_error  # noqa: E402
+from sim.safe_load import load_json  # noqa: E402
+
+EXIT_USAGE = 2            # bad input, or the machine refused (disk full, permissions, memory)
+EXIT_BUG = 1              # an internal error: a short report file is written
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(ConfigError):
@@ -80,9 +98,7 @@ def cmd_run(args) -> int:
     from sim.outputs import write_run
 
     if args.from_manifest is not None:
-        cfg, seed, steps, overrides, source = _from_manifest(args.from_manifest)
-        if args.seed is not None:
-            seed = args.seed
+        cfg, seed, steps, overrides, source = _from_manifest(args)
     else:
         path = resolve_config_arg(args.config)
         overrides = _overrides(args.set)
@@ -95,6 +111,7 @@ def cmd_run(args) -> int:
     if seed != cfg.seed:
         cfg = load_config(cfg, {"seed": seed})
     out = args.out if args.out is not None else RUNS_DIR
+    check_model(cfg)
     check_writable(out)
     t0 = time.perf_counter()
     model = DryPowderModel(cfg)
@@ -112,27 +129,56 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _from_manifest(path: Path):
+class RunManifest(BaseModel):
+    """What ``run --from`` reads of a manifest.json (other keys are kept there for people): the
+    config is validated by the config's own schema, the rest by these types."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    config: dict[str, Any]
+    seed: int = Field(None, ge=0, lt=SEED_LIMIT, description="absent: the config's seed (null is refused)")
+    steps: int = Field(None, ge=1, description="absent: the config's simulation.steps (null is refused)")
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+def _from_manifest(args):
+    """(config, seed, steps, overrides, source) of ``run --from MANIFEST``. The manifest fixes the
+    config and the weeks: a CONFIG, --steps or --set next to it is refused, not ignored; --seed
+    replaces the recorded seed."""
+    path = Path(args.from_manifest)
+    given = [flag for flag, value in (("a CONFIG", args.config), ("--steps", args.steps), ("--set", args.set))
+             if value is not None]
+    if given:
+        raise UsageError(f"run --from {path} reruns what the manifest records; it cannot be combined with "
+                         f"{' or '.join(given)} (edit a copy of the manifest, or run the config instead)")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = load_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"manifest not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"cannot read manifest {path}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise UsageError(f"manifest {path} has no 'config' section: is it a drypowder manifest.json?")
-    cfg = load_config(data["config"])
-    seed = data.get("seed", cfg.seed)
-    if not isinstance(seed, int):
-        raise UsageError(f"manifest {path}: 'seed' must be a whole number")
-    steps = data.get("steps", cfg.simulation.steps)
-    return cfg, seed, steps, data.get("overrides", {}), f"manifest:{path}"
+    try:
+        m = RunManifest.model_validate(data)
+    except ValidationError as err:
+        raise UsageError(format_validation_error(err, str(path), RunManifest, what="manifest")) from None
+    try:
+        cfg = load_config(m.config)
+    except ConfigError as exc:
+        raise UsageError(f"manifest {path}: {str(exc).replace('(dict)', 'in its config section', 1)}") from None
+    steps = cfg.simulation.steps if m.steps is None else m.steps
+    check_steps(steps, cfg, f"manifest {path}")
+    seed = args.seed if args.seed is not None else (cfg.seed if m.seed is None else m.seed)
+    return cfg, seed, steps, m.overrides, f"manifest:{path}"
 
 
 def cmd_validate(args) -> int:
+    """Everything `run` would check before it starts: the config and the memory it needs."""
     path = resolve_config_arg(args.config)
     cfg = load_config(path, _overrides(args.set))
-    print(f"{path}: valid (scenario {cfg.name!r}, config hash {cfg.digest()})")
+    est = check_model(cfg)
+    print(f"{path}: valid (scenario {cfg.name!r}, config hash {cfg.digest()}, about {gib(est.total)} "
+          f"of memory per model)")
     return 0
 
 
@@ -169,19 +215,36 @@ def _experiment_command(args):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every way it can end is one of: success (0), one ``error:`` line for bad
+    input or a machine that refuses (2), ``interrupted`` (130), or one ``error:`` line naming the
+    report of a bug (1); never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = COMMANDS.get(args.command)
-    if handler is None:
-        handler = _experiment_command(args)
+    signals = contextlib.nullcontext() if args.command == "viz" else stop_on_signals()   # viz handles its own
     try:
-        return int(handler(args) or 0)
+        with signals:
+            handler = COMMANDS.get(args.command) or _experiment_command(args)
+            return int(handler(args) or 0)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+        return _unexpected(exc, args, sys.argv[1:] if argv is None else list(argv))
+
+
+def _unexpected(exc: Exception, args, argv: list[str]) -> int:
+    problem = resource_problem(exc)
+    if problem is not None:                       # the machine refused: disk full, permissions
+        print_error(f"{problem}; nothing half-written was kept")
+        return EXIT_USAGE
+    report = write_crash_report(exc, argv, getattr(args, "out", None))
+    where = f"; details in {report}" if report is not None else ""
+    print_error(f"internal error ({type(exc).__name__}: {one_line(exc)[:200]}): a bug in drypowder{where}; "
+                f"please report it")
+    return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -326,8 +326,8 @@ class Config(_Strict):
     @classmethod
     def _check_name(cls, name: str) -> str:
         if not NAME_PATTERN.fullmatch(name):
-            raise ValueError(f"{name!r} cannot name a folder: use 1-{NAME_MAX_CHARS} letters, digits, '.', '_' or "
-                             f"'-', starting with a letter or digit (no '/' or spaces)")
+            raise ValueError(f"names the run folder, so it must be 1-{NAME_MAX_CHARS} letters, digits, '.', '_' or "
+                             f"'-', starting with a letter or digit (got {name!r})")
         return name
 
     @model_validator(mode="after")

@@ -8,10 +8,9 @@ sessions, and the final consolidation by the command's ``finalize``.
 
 from __future__ import annotations
 
+import re
 import shlex
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,13 +20,30 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 from tqdm import tqdm
 
+from sim.config import NAME_MAX_CHARS, Config
+from sim.atomic import atomic_write_text
+from sim.experiments.errors import SpecError
 from sim.experiments.executors import make_executor
 from sim.experiments.options import check_scheduler
 from sim.experiments.store import FolderLock, PartStore, open_folder, read_manifest, write_manifest
 from sim.experiments.tasks import STATUS_FAILED, Task, run_task
 from sim.experiments.workers import worker_count
+from sim.failures import print_error, resource_problem
 from sim.folders import RUNS_DIR, check_writable
+from sim.limits import check_campaign
 from sim.provenance import versions
+
+
+EXIT_REFUSED, EXIT_INTERRUPTED = 2, 130
+
+
+def create_folder(folder: Path, kind: str) -> None:
+    """Create a new campaign folder; another process that created it first wins, cleanly."""
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        raise SpecError(f"another process has just started this {kind} in {folder}; wait for it, or "
+                        f"pass --resume once it has stopped") from None
 
 
 def now_utc() -> str:
@@ -47,41 +63,57 @@ def batch_size(args, total: int) -> int:
     return args.batch_size or max(20, min(2000, total // 20))
 
 
+def output_parent(args) -> Path:
+    return Path(args.out) if args.out is not None else RUNS_DIR
+
+
+def folder_label(stem: str) -> str:
+    """A spec file's stem as part of a folder name: unsafe characters become '_', at most 64."""
+    label = re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".")[:NAME_MAX_CHARS]
+    return label or "spec"
+
+
+def check_limits(args, cfg: Config, runs: int, *, series_bytes_per_run: int = 0, what: str) -> None:
+    """Everything a campaign needs checked before it starts: the scheduler's address, the output
+    folder, and the memory, time and disk its runs need (:mod:`sim.limits`)."""
+    scheduler = check_scheduler(args.scheduler)
+    check_writable(output_parent(args))
+    check_campaign(cfg, runs=runs, workers=worker_count(args), local=scheduler in (None, "local"),
+                   out=output_parent(args), series_bytes_per_run=series_bytes_per_run, what=what)
+
+
 # =============================================================================================
 # The loop
 # =============================================================================================
 class Outcome(NamedTuple):
-    done: int           # runs finished (this session and before)
-    failed: int
+    done: int           # runs whose rows are on disk (this session and before)
+    failed: int         # of them, failed runs
     total: int
     interrupted: bool
     wall_s: float
     run_s: float        # sum of run times this session
+    error: str | None = None   # why the machine stopped the campaign (disk full, permissions)
 
 
 def run_campaign(store: PartStore, tasks: Callable[[np.ndarray], Iterator[Task]], payload: dict[str, Any],
                  executor, *, fn: Callable = run_task, batch_size: int = 200, flush_seconds: float = 30.0,
                  quiet: bool = False, desc: str = "runs") -> Outcome:
-    """Run every task not yet in ``store`` on ``executor`` (already entered); stream rows to part
-    files; stop cleanly on Ctrl-C or SIGTERM (rows finished so far are kept)."""
-    done_mask, failed = store.recover()
-    done0 = int(done_mask.sum())
-    done = done0
+    """Run every task not yet in ``store`` on ``executor`` (already entered) and stream the rows to
+    part files. Ctrl-C, SIGTERM or SIGHUP (:mod:`sim.interrupts`), a full disk or a refused write
+    stop it cleanly: the workers are stopped, the finished rows are written, and the counts
+    returned are those of the rows on disk."""
+    done_mask, _ = store.recover()
     t0 = time.perf_counter()
     run_s = 0.0
+    failed = 0
     interrupted = False
-    old_term = None
-    if threading.current_thread() is threading.main_thread():
-        def _term(signum, frame):
-            raise KeyboardInterrupt
-        old_term = signal.signal(signal.SIGTERM, _term)
-    bar = tqdm(total=store.total, initial=done0, desc=desc, unit="run", file=sys.stderr, disable=quiet,
-               dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
+    error: BaseException | None = None
+    bar = tqdm(total=store.total, initial=int(done_mask.sum()), desc=desc, unit="run", file=sys.stderr,
+               disable=quiet, dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
     try:
-        if done < store.total:
+        if not done_mask.all():
             for task, row, frame in executor.results(tasks(done_mask), payload, fn):
                 store.add(row, frame)
-                done += 1
                 run_s += float(row.get("elapsed_s") or 0.0)
                 if row.get("status") == STATUS_FAILED:
                     failed += 1
@@ -91,18 +123,38 @@ def run_campaign(store: PartStore, tasks: Callable[[np.ndarray], Iterator[Task]]
                     store.flush()
     except KeyboardInterrupt:
         interrupted = True
-        abort = getattr(executor, "abort", None)
-        if abort is not None:
-            abort()
+    except OSError as exc:
+        if resource_problem(exc) is None:
+            raise
+        interrupted, error = True, exc
     finally:
-        try:
-            store.flush()
-        finally:
-            bar.close()
-            if old_term is not None:
-                signal.signal(signal.SIGTERM, old_term)
-    return Outcome(done=done, failed=failed, total=store.total, interrupted=interrupted,
-                   wall_s=time.perf_counter() - t0, run_s=run_s)
+        bar.close()
+        if interrupted:
+            abort = getattr(executor, "abort", None)
+            if abort is not None:
+                abort()
+        error = _flush_last(store, error)
+    return on_disk(store, interrupted=interrupted or error is not None, wall_s=time.perf_counter() - t0,
+                   run_s=run_s, error=None if error is None else resource_problem(error))
+
+
+def on_disk(store: PartStore, **fields) -> Outcome:
+    """An outcome whose counts are those of the rows on disk."""
+    mask, failed = store.scan()
+    return Outcome(**{"done": int(mask.sum()), "failed": failed, "total": store.total, "interrupted": True,
+                      "wall_s": 0.0, "run_s": 0.0, **fields})
+
+
+def _flush_last(store: PartStore, error: BaseException | None) -> BaseException | None:
+    """Write the rows still in memory; a refused write becomes the campaign's error (a full disk
+    that refused an earlier part refuses this one too: its rows are then simply not counted)."""
+    try:
+        store.flush()
+    except OSError as exc:
+        if resource_problem(exc) is None:
+            raise
+        return error or exc
+    return error
 
 
 # =============================================================================================
@@ -141,7 +193,7 @@ class _Null:
 def run(args, c: Campaign) -> int:
     """Run campaign ``c`` into its folder under ``--out``; returns the exit status."""
     scheduler = check_scheduler(args.scheduler)
-    parent = Path(args.out) if args.out is not None else RUNS_DIR
+    parent = output_parent(args)
     check_writable(parent)
     folder, state = open_folder(parent, c.name, args.resume, c.kind)
     if state == "complete":
@@ -157,27 +209,46 @@ def run(args, c: Campaign) -> int:
     t0 = time.perf_counter()
     with executor if remaining else _Null():        # a remote scheduler is reached before anything is written
         if state == "new":
-            folder.mkdir(parents=True)
+            create_folder(folder, c.kind)
         with FolderLock(folder):
-            for fname, text in c.extra_files.items():
-                if state == "new":
-                    (folder / fname).write_text(text, encoding="utf-8")
-            c.manifest["status"] = "running"
-            write_manifest(c.manifest, folder)
-            outcome = run_campaign(store, c.tasks, c.payload, executor, fn=c.fn,
-                                   batch_size=batch_size(args, c.total), flush_seconds=args.flush_seconds,
-                                   quiet=args.quiet, desc=c.label)
+            outcome = _run_locked(args, c, folder, store, executor, state)
             session.update(finished_utc=now_utc(), wall_s=outcome.wall_s,
                            runs=outcome.done - (c.total - remaining), run_s_total=outcome.run_s)
             c.manifest["sessions"] = c.manifest.get("sessions", []) + [session]
+            if not outcome.interrupted:
+                try:
+                    info = _complete(c, folder, store, outcome, t0)
+                except KeyboardInterrupt:
+                    outcome = on_disk(store)
+                except OSError as exc:
+                    if resource_problem(exc) is None:
+                        raise
+                    outcome = on_disk(store, error=resource_problem(exc))
             if outcome.interrupted:
                 return _interrupted(c, folder, outcome)
-            info = _complete(c, folder, store, outcome, t0)
     failed = info.get("failed", outcome.failed)
     print(f"{c.label}: {c.total} runs ({failed} failed) in {time.perf_counter() - t0:.1f}s"
           + (f"; {info['headline']}" if info.get("headline") else ""), file=sys.stderr)
     print(folder)
     return 1 if failed == c.total else 0
+
+
+def _run_locked(args, c: Campaign, folder: Path, store: PartStore, executor, state: str) -> Outcome:
+    """The runs, once the folder is ours: its spec copy, the manifest marked running, the loop."""
+    try:
+        for fname, text in c.extra_files.items():
+            if state == "new":
+                atomic_write_text(folder / fname, text)
+        c.manifest["status"] = "running"
+        write_manifest(c.manifest, folder)
+        return run_campaign(store, c.tasks, c.payload, executor, fn=c.fn, batch_size=batch_size(args, c.total),
+                            flush_seconds=args.flush_seconds, quiet=args.quiet, desc=c.label)
+    except KeyboardInterrupt:                 # before the loop started, or while it wrote its last rows
+        return on_disk(store)
+    except OSError as exc:
+        if resource_problem(exc) is None:
+            raise
+        return on_disk(store, error=resource_problem(exc))
 
 
 def _resume(folder: Path, store: PartStore, manifest: dict[str, Any]) -> int:
@@ -188,17 +259,26 @@ def _resume(folder: Path, store: PartStore, manifest: dict[str, Any]) -> int:
               f"{manifest['package_version']}: rows record the version that produced them", file=sys.stderr)
     manifest["sessions"] = list(old.get("sessions", []))
     manifest["started_utc"] = old.get("started_utc", manifest["started_utc"])
-    done_mask, _ = store.recover()
+    done_mask, _ = store.scan()            # read only: the folder is not locked yet
     return store.total - int(done_mask.sum())
 
 
 def _interrupted(c: Campaign, folder: Path, outcome: Outcome) -> int:
+    """Mark the folder interrupted and say how to finish it; the counts are the rows on disk."""
     c.manifest["status"] = "interrupted"
-    write_manifest(c.manifest, folder)
-    print(f"\ninterrupted: {outcome.done} of {c.total} runs done ({outcome.failed} failed) and kept in "
-          f"{folder}\nfinish with: {cmdline(c.rerun + ['--resume'])}", file=sys.stderr)
+    try:
+        write_manifest(c.manifest, folder)
+        marked = ""
+    except OSError as exc:                    # the disk that refused the rows may refuse this too
+        marked = f" (it could not be marked interrupted: {resource_problem(exc) or exc})"
+    kept = f"{outcome.done} of {c.total} runs done ({outcome.failed} failed) and kept in {folder}{marked}"
+    resume = cmdline(c.rerun + ["--resume"])
     print(folder)
-    return 130
+    if outcome.error is not None:
+        print_error(f"{outcome.error}: {kept}; make room, then finish with: {resume}")
+        return EXIT_REFUSED
+    print(f"\ninterrupted: {kept}\nfinish with: {resume}", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _complete(c: Campaign, folder: Path, store: PartStore, outcome: Outcome, t0: float) -> dict[str, Any]:

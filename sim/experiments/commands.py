@@ -14,13 +14,14 @@ from typing import Any, Callable
 
 from sim.config import ConfigError, load_config, parse_override, resolve_config_arg
 from sim.experiments import campaign
-from sim.experiments.campaign import Campaign, cmdline, new_manifest
+from sim.experiments.campaign import Campaign, cmdline, folder_label, new_manifest
 from sim.experiments.finalize import finalize_mc, finalize_sensitivity, finalize_sweep
 from sim.experiments.prepare import campaign_hash, load_sensitivity_spec, load_sweep_spec
 from sim.experiments.seeds import MC_SEED_NOTE, run_seed_note
 from sim.experiments.tasks import KEY_SERIES, point_tasks, replication_tasks
 
 SERIES_FULL_MAX = 200          # mc: keep every replication's series up to this N, else quantiles
+SERIES_COLUMNS = 60            # columns of model.parquet, at most (for the disk estimate)
 
 
 def cmd_mc(args) -> int:
@@ -35,6 +36,9 @@ def cmd_mc(args) -> int:
     n = args.n
     root = args.seed if args.seed is not None else cfg.seed
     series: Any = "all" if n <= SERIES_FULL_MAX else KEY_SERIES
+    columns = SERIES_COLUMNS if series == "all" else len(KEY_SERIES) + 2
+    campaign.check_limits(args, cfg, n, series_bytes_per_run=(cfg.simulation.steps + 1) * columns * 8,
+                          what=f"mc -n {n}")
     name = f"mc-{cfg.name}-s{root}-n{n}-{cfg.digest()[:8]}"
     rerun = ["drypowder", "mc", str(args.config or path), "-n", str(n), "--seed", str(root)]
     for text in args.set or []:
@@ -60,7 +64,8 @@ def cmd_sweep(args) -> int:
     spec = prep.spec
     params, reps = prep.parameters, prep.replications
     total = prep.n_points * reps
-    stem = Path(args.spec).stem
+    stem = folder_label(Path(args.spec).stem)
+    campaign.check_limits(args, prep.limit_config, total, what=f"sweep {stem}")
     rerun = ["drypowder", "sweep", str(args.spec)] + (["--out", str(args.out)] if args.out is not None else [])
 
     def tasks(done):
@@ -87,9 +92,12 @@ def cmd_sensitivity(args) -> int:
     prep = load_sensitivity_spec(args.spec)
     spec = prep.spec
     params, reps = prep.parameters, prep.replications
+    total = prep.n_points * reps
+    stem = folder_label(Path(args.spec).stem)
+    campaign.check_limits(args, prep.limit_config, total, what=f"sensitivity {stem}")
     x = spec.sample()
-    total = x.shape[0] * reps
-    stem = Path(args.spec).stem
+    if x.shape[0] != prep.n_points:
+        raise RuntimeError(f"the {spec.method} sample has {x.shape[0]} points, not the {prep.n_points} counted")
     rerun = ["drypowder", "sensitivity", str(args.spec)] + (["--out", str(args.out)] if args.out is not None else [])
 
     def tasks(done):
@@ -109,7 +117,7 @@ def cmd_sensitivity(args) -> int:
         return finalize_sensitivity(folder, prep, x, total=total, args=args)
 
     return campaign.run(args, Campaign(
-        kind="sensitivity", name=f"sensitivity-{stem}-{campaign_hash(prep)}", label=f"sensitivity {stem}",
+        kind="sensitivity", name=f"sensitivity-{stem}-{campaign_hash(prep, x)}", label=f"sensitivity {stem}",
         total=total, payload={"kind": "sensitivity", "base": prep.base.to_dict(), "series": None}, tasks=tasks,
         manifest=manifest, rerun=rerun, with_series=False, finalize=finalize, extra_files={"spec.yaml": spec_text}))
 

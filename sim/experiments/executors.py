@@ -18,6 +18,7 @@ from typing import Any, Callable
 from sim.experiments.errors import SpecError
 from sim.experiments.tasks import Task, describe_exception, failed_row, run_task
 from sim.experiments.workers import WORKER_PRELOAD, limit_worker_threads, parent_token, worker_init
+from sim.interrupts import stop_requested
 
 CONNECT_TIMEOUT_S = 10.0
 
@@ -59,6 +60,7 @@ class ProcessPool:
         if self.method == "forkserver":
             self.ctx.set_forkserver_preload(WORKER_PRELOAD)     # (already running if the command started it)
         self.pool = None
+        self.side_pool = None          # the one-worker pool of a task being re-run alone
         self.retried = 0
 
     def _new_pool(self, n: int):
@@ -71,14 +73,16 @@ class ProcessPool:
 
     def abort(self) -> None:
         """Stop now (Ctrl-C): terminate the workers instead of waiting for the runs in flight."""
-        if self.pool is not None:
-            for p in list((getattr(self.pool, "_processes", None) or {}).values()):
+        for pool in (self.pool, self.side_pool):
+            if pool is None:
+                continue
+            for p in list((getattr(pool, "_processes", None) or {}).values()):
                 try:
                     p.terminate()
                 except Exception:  # noqa: BLE001
                     pass
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self.side_pool = None
 
     def __exit__(self, exc_type, *exc):
         if exc_type is not None:
@@ -93,15 +97,19 @@ class ProcessPool:
                 "blas_threads_per_worker": self.thread_limits["OPENBLAS_NUM_THREADS"]}
 
     def _isolated(self, task, payload, fn):
+        if stop_requested():        # the workers died of the signal that stops the command: no retry
+            raise KeyboardInterrupt
         self.retried += 1
-        pool = self._new_pool(1)
+        self.side_pool = pool = self._new_pool(1)
         try:
             return pool.submit(fn, task, payload).result()
         except BrokenProcessPool:
             return failed_row(task, payload, "worker process died while running this task "
                                              "(retried once in a fresh process; died again)"), None
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if self.side_pool is pool:
+                pool.shutdown(wait=True, cancel_futures=True)
+                self.side_pool = None
 
     def results(self, tasks, payload, fn: Callable = run_task):
         it = iter(tasks)

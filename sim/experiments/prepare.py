@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,18 @@ def _check_value(base: Config, key: str, value: Any, where: str) -> None:
         raise SpecError(f"{where}: value {value!r} is not allowed for {key}: {msg}") from None
 
 
+def _probes(values: list[Any]) -> list[Any]:
+    """The values of an axis that decide whether all of them are valid. A numeric field's rules are
+    a range and a type, so numbers need only their extremes and their first fraction (for an
+    integer field); anything else is checked value by value."""
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if len(values) <= 2 or len(nums) < len(values):
+        return values
+    odd = [next((v for v in nums if isinstance(v, float) and not math.isfinite(v)), None),   # NaN escapes min/max
+           next((v for v in nums if isinstance(v, float) and not v.is_integer()), None)]
+    return [min(nums), max(nums)] + [v for v in odd if v is not None]
+
+
 def normalise_overrides(raw: dict[str, Any] | None) -> dict[str, Any]:
     """Spec ``overrides`` may be dotted keys or nested sections; returns dotted keys."""
     return flatten_dotted(raw or {})
@@ -103,7 +116,17 @@ class Prepared(BaseModel):
     int_keys: frozenset[str]
     n_points: int
     replications: int
-    design_hash: str
+    limit_config: Config              # the base with every integer parameter at its largest value in the design
+
+
+def _largest(base: Config, params: dict[str, Any], int_keys: frozenset[str]) -> Config:
+    """The config of the design's largest model: the sizes that set memory and time (agent counts,
+    holders, steps) are integer parameters, each at its largest value."""
+    tops = {k: max(int(round(v)) for v in vals) for k, vals in params.items() if k in int_keys and vals}
+    try:
+        return load_config(base, tops)
+    except ConfigError:                     # each value validated alone; together they need not
+        return base
 
 
 def _validate_common(spec, source: str, spec_path: Path | None, params: dict[str, Any], section: str):
@@ -131,9 +154,8 @@ def _validate_common(spec, source: str, spec_path: Path | None, params: dict[str
         if section != "grid" and (isinstance(cur, bool) or not isinstance(cur, (int, float))):
             raise SpecError(f"{where}: {key} is not numeric (it is {cur!r}); sample only numbers, "
                             f"or use a 'grid' of values")
-        for v in vals:
-            _check_value(base, key, int(round(v)) if key in int_keys and section != "grid" else v,
-                         f"{where}.{key}")
+        for v in _probes([int(round(v)) if key in int_keys and section != "grid" else v for v in vals]):
+            _check_value(base, key, v, f"{where}.{key}")
     return base_path, base, frozenset(int_keys)
 
 
@@ -169,13 +191,9 @@ def load_sweep_spec(path: str | Path) -> Prepared:
     if spec.plot.x is not None and spec.plot.x == spec.plot.y:
         raise SpecError(f"{p}: 'plot.x' and 'plot.y' name the same parameter {spec.plot.x!r}")
     check_metrics(base, spec.plot.metrics, f"{p}: 'plot.metrics'")
-    n_points = spec.n_points()
-    h = hashlib.sha256()
-    for pt in spec.points(int_keys):
-        h.update(json.dumps(pt, default=str).encode())
     return Prepared(kind="sweep", spec=spec, source=str(p), base_path=str(base_path), base=base,
-                    parameters=names, int_keys=int_keys, n_points=n_points, replications=spec.replications,
-                    design_hash=h.hexdigest())
+                    parameters=names, int_keys=int_keys, n_points=spec.n_points(), replications=spec.replications,
+                    limit_config=_largest(base, params, int_keys))
 
 
 def load_sensitivity_spec(path: str | Path) -> Prepared:
@@ -184,16 +202,26 @@ def load_sensitivity_spec(path: str | Path) -> Prepared:
     params = {k: list(v) for k, v in spec.parameters.items()}
     base_path, base, int_keys = _validate_common(spec, str(p), p, params, "parameters")
     check_metrics(base, spec.outputs, f"{p}: 'outputs'")
-    x = spec.sample()
     return Prepared(kind="sensitivity", spec=spec, source=str(p), base_path=str(base_path), base=base,
-                    parameters=list(spec.parameters), int_keys=int_keys, n_points=int(x.shape[0]),
-                    replications=spec.replications, design_hash=_digest(np.round(x, 12).tolist()))
+                    parameters=list(spec.parameters), int_keys=int_keys, n_points=spec.n_points(),
+                    replications=spec.replications, limit_config=_largest(base, params, int_keys))
 
 
-def campaign_hash(prep: Prepared) -> str:
+def design_hash(prep: Prepared, x: np.ndarray | None = None) -> str:
+    """Digest of the design: every point of a sweep in order, or a sensitivity sample ``x``. Computed
+    only once the design's size has passed the limits (:mod:`sim.limits`)."""
+    if prep.kind == "sensitivity":
+        return _digest(np.round(x, 12).tolist())
+    h = hashlib.sha256()
+    for pt in prep.spec.points(prep.int_keys):
+        h.update(json.dumps(pt, default=str).encode())
+    return h.hexdigest()
+
+
+def campaign_hash(prep: Prepared, x: np.ndarray | None = None) -> str:
     """Identity of a sweep/sensitivity campaign: the resolved base config, the spec and the design."""
     return _digest({"kind": prep.kind, "base": prep.base.to_dict(), "spec": prep.spec.model_dump(mode="json"),
-                    "design": prep.design_hash})[:10]
+                    "design": design_hash(prep, x)})[:10]
 
 
 # =============================================================================================

@@ -14,6 +14,11 @@ from typing import Any, Iterator, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sim.argtypes import SEED_LIMIT
+from sim.limits import check_run_count
+
+#: Values of one grid axis at most: a longer axis is a sampler's job (``sampler: lhs``); each
+#: value that is not a number is validated against the config alone (about half a millisecond).
+MAX_AXIS_VALUES = 10_000
 
 
 class _Spec(BaseModel):
@@ -30,7 +35,7 @@ class PlotSpec(_Spec):
 class GridRange(_Spec):
     low: float
     high: float
-    num: int = Field(ge=1)
+    num: int = Field(ge=1, le=MAX_AXIS_VALUES)
     log: bool = False
 
 
@@ -44,6 +49,22 @@ def _check_bounds(key: str, bounds: Any, section: str) -> tuple[float, float]:
     if not low < high:
         raise ValueError(f"'{section}.{key}': empty range [{bounds[0]}, {bounds[1]}]: low must be below high")
     return low, high
+
+
+def _grid_size(key: str, raw: Any) -> int:
+    """Values of one grid axis, counted without building them (0 if the axis is malformed:
+    :func:`_grid_values` then says why)."""
+    if isinstance(raw, dict):
+        try:
+            return GridRange.model_validate(raw).num
+        except ValidationError:
+            return 0
+    if isinstance(raw, (list, tuple)):
+        if len(raw) > MAX_AXIS_VALUES:
+            raise ValueError(f"'grid.{key}' has {len(raw):,} values; an axis has at most {MAX_AXIS_VALUES:,} "
+                             f"(for more, sample: 'sampler: lhs' with 'n' and 'bounds')")
+        return len(raw)
+    return 0
 
 
 def _grid_values(key: str, raw: Any) -> tuple[Any, ...]:
@@ -102,6 +123,8 @@ class SweepSpec(_Spec):
         if self.grid is not None:
             if not self.grid:
                 raise ValueError("'grid' is empty: name at least one parameter and its values")
+            check_run_count(math.prod(_grid_size(k, v) for k, v in self.grid.items()) * self.replications,
+                            "the grid (every combination, times 'replications')")
             for k, v in self.grid.items():
                 _grid_values(k, v)
         else:
@@ -111,6 +134,7 @@ class SweepSpec(_Spec):
                 raise ValueError(f"sampler {self.sampler!r} needs 'n', the number of points")
             for k, v in self.bounds.items():
                 _check_bounds(k, v, "bounds")
+            check_run_count(self.n * self.replications, "the sample ('n' points times 'replications')")
             if self.sampler == "sobol" and self.n & (self.n - 1):
                 lo = 1 << (self.n.bit_length() - 1)
                 raise ValueError(f"sampler 'sobol' needs n a power of 2 for its balance properties "
@@ -126,7 +150,7 @@ class SweepSpec(_Spec):
 
     def n_points(self) -> int:
         if self.grid is not None:
-            return int(np.prod([len(_grid_values(k, v)) for k, v in self.grid.items()]))
+            return math.prod(_grid_size(k, v) for k, v in self.grid.items())
         return int(self.n)
 
     def axis_values(self) -> dict[str, tuple[Any, ...]] | None:
@@ -198,7 +222,16 @@ class SensitivitySpec(_Spec):
                              f"got {self.n}; use {lo} or {lo * 2})")
         if self.method == "morris" and self.num_levels % 2:
             raise ValueError(f"'num_levels' must be even for morris (got {self.num_levels})")
+        check_run_count(self.n_points() * self.replications, f"the {self.method} design (points times 'replications')")
         return self
+
+    def n_points(self) -> int:
+        """Points of the design, counted without drawing it: Saltelli n(D + 2), or n(2D + 2) with second
+        order; Morris n(D + 1)."""
+        d = len(self.parameters)
+        if self.method == "sobol":
+            return self.n * (2 * d + 2 if self.second_order else d + 2)
+        return self.n * (d + 1)
 
     def problem(self) -> dict[str, Any]:
         names = list(self.parameters)

@@ -152,28 +152,31 @@ class PartStore:
     def series_parts(self) -> list[Path]:
         return sorted(self.sdir.glob("part-*.parquet"), key=_part_index) if self.sdir.exists() else []
 
-    def recover(self) -> tuple[np.ndarray, int]:
-        """Clean leftovers of a killed run; returns (mask of finished runs, number failed)."""
-        for d in (self.dir, self.sdir):
-            d.mkdir(parents=True, exist_ok=True)
-            for tmp in d.glob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
+    def scan(self) -> tuple[np.ndarray, int]:
+        """(mask of the runs whose rows are on disk, number of them failed); changes nothing."""
         done = np.zeros(self.total, dtype=bool)
         failed = 0
-        indices = set()
         for p in self.parts():
             t = pq.read_table(p, columns=[self.key, "status"])
             keys = t.column(self.key).to_numpy()
             fresh = ~done[keys]
             done[keys] = True
             failed += int(np.sum((t.column("status").to_numpy(zero_copy_only=False) == STATUS_FAILED) & fresh))
-            indices.add(_part_index(p))
+        return done, failed
+
+    def recover(self) -> tuple[np.ndarray, int]:
+        """Clean leftovers of a killed run (only under the folder's lock); returns :meth:`scan`."""
+        for d in (self.dir, self.sdir):
+            d.mkdir(parents=True, exist_ok=True)
+            for tmp in d.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+        indices = {_part_index(p) for p in self.parts()}
         for p in self.series_parts():     # series written, results not: the runs will be redone
             if _part_index(p) not in indices:
                 p.unlink()
         all_idx = indices | {_part_index(p) for p in self.series_parts()}
         self.next_index = max(all_idx) + 1 if all_idx else 0
-        return done, failed
+        return self.scan()
 
     def add(self, row: dict[str, Any], frame=None) -> None:
         self.rows.append(row)
