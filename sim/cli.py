@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import sys
 
-from sim.interrupts import exit_quietly_on_signals, stop_on_signals
+from sim.interrupts import exit_quietly_on_signals, ignore_stop_signals, stop_on_signals, stop_requested
 
-if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "drypowder":   # the program, not an import
+AS_PROGRAM = __name__ == "__main__" or os.path.basename(sys.argv[0]) == "drypowder"   # not an import
+if AS_PROGRAM:
     exit_quietly_on_signals()
 
 import argparse  # noqa: E402 - after the signal handling above, which must come first
@@ -220,6 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     report of a bug (1); never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    code = _run_command(args, sys.argv[1:] if argv is None else list(argv))
+    if AS_PROGRAM and args.command != "viz":
+        # The work is done: a late signal must not kill the exit. (A Ctrl-C that interrupted an
+        # extension module's import makes CPython end the process by SIGINT after its clean exit,
+        # which a shell reports as 130 too.)
+        ignore_stop_signals()
+    return code
+
+
+def _run_command(args, argv: list[str]) -> int:
     signals = contextlib.nullcontext() if args.command == "viz" else stop_on_signals()   # viz handles its own
     try:
         with signals:
@@ -232,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
-        return _unexpected(exc, args, sys.argv[1:] if argv is None else list(argv))
+        if stop_requested():          # e.g. an import that turned the KeyboardInterrupt into an ImportError
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return _unexpected(exc, args, argv)
 
 
 def _unexpected(exc: Exception, args, argv: list[str]) -> int:

@@ -21,7 +21,8 @@ _requested: list[int] = []
 
 
 def stop_requested() -> bool:
-    """Whether a stop signal arrived (the command is ending: start nothing new)."""
+    """Whether a stop signal arrived since :func:`stop_on_signals` was last entered (the command is
+    ending: start nothing new; an error now is a consequence of the interruption)."""
     return bool(_requested)
 
 
@@ -46,7 +47,6 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-        _requested.clear()
 
 
 def exit_quietly_on_signals() -> None:
@@ -59,3 +59,10 @@ def exit_quietly_on_signals() -> None:
 
     for sig in STOP_SIGNALS:
         signal.signal(sig, quit_now)
+
+
+def ignore_stop_signals() -> None:
+    """Once the program's work is done and its exit status known: a signal during the interpreter's
+    shutdown (when Python's own handlers are gone) must not turn that status into a signal death."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)

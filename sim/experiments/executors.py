@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 from sim.experiments.errors import SpecError
 from sim.experiments.tasks import Task, describe_exception, failed_row, run_task
-from sim.experiments.workers import WORKER_PRELOAD, limit_worker_threads, parent_token, worker_init
+from sim.experiments.workers import WORKER_PRELOAD, ensure_forkserver, limit_worker_threads, parent_token, \
+    worker_init
 from sim.interrupts import stop_requested
 
 CONNECT_TIMEOUT_S = 10.0
@@ -68,6 +69,8 @@ class ProcessPool:
                                    initargs=parent_token())
 
     def __enter__(self):
+        if self.method == "forkserver":
+            ensure_forkserver()
         self.pool = self._new_pool(self.workers)
         return self
 

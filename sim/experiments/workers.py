@@ -64,8 +64,23 @@ def start_workers_early(args) -> bool:
         return False
     limit_worker_threads()
     mp.get_context("forkserver").set_forkserver_preload(WORKER_PRELOAD)
-    forkserver.ensure_running()
+    ensure_forkserver()
     return True
+
+
+def ensure_forkserver() -> None:
+    """Start the worker server (if it is not running) with the terminal's signals ignored: it
+    inherits that, so a Ctrl-C while it imports the model ends nothing and prints no traceback
+    (the command's main process stops it, and it ignores SIGINT for good once it is up)."""
+    if threading.current_thread() is not threading.main_thread():    # (signals belong to the main thread)
+        forkserver.ensure_running()
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in TERMINAL_SIGNALS}
+    try:
+        forkserver.ensure_running()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # ---------------------------------------------------------------------------------------------
