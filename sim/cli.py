@@ -21,6 +21,7 @@ if AS_PROGRAM:
 import argparse  # noqa: E402 - after the signal handling above, which must come first
 import contextlib  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -231,6 +232,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_command(args, argv: list[str]) -> int:
+    """The command, with its warnings held back: shown after it (as Python would have shown them)
+    unless it ends in an internal error, whose report then holds them."""
+    with warnings.catch_warnings(record=True) as caught:
+        code = _guarded(args, argv, caught)
+    if code != EXIT_BUG:
+        for w in caught:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return code
+
+
+def _guarded(args, argv: list[str], caught: list) -> int:
     signals = contextlib.nullcontext() if args.command == "viz" else stop_on_signals()   # viz handles its own
     try:
         with signals:
@@ -246,15 +258,16 @@ def _run_command(args, argv: list[str]) -> int:
         if stop_requested():          # e.g. an import that turned the KeyboardInterrupt into an ImportError
             print("interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
-        return _unexpected(exc, args, argv)
+        return _unexpected(exc, args, argv, caught)
 
 
-def _unexpected(exc: Exception, args, argv: list[str]) -> int:
+def _unexpected(exc: Exception, args, argv: list[str], caught: list) -> int:
     problem = resource_problem(exc)
     if problem is not None:                       # the machine refused: disk full, permissions
         print_error(f"{problem}; nothing half-written was kept")
         return EXIT_USAGE
-    report = write_crash_report(exc, argv, getattr(args, "out", None))
+    notes = [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught]
+    report = write_crash_report(exc, argv, getattr(args, "out", None), notes)
     where = f"; details in {report}" if report is not None else ""
     print_error(f"internal error ({type(exc).__name__}: {one_line(exc)[:200]}): a bug in drypowder{where}; "
                 f"please report it")

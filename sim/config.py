@@ -13,7 +13,6 @@ import copy
 import functools
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.messages import closest as _closest
 from sim.messages import format_validation_error
 from sim.safe_load import load_yaml, read_yaml_mapping
+from sim.value_checks import NAME_MAX_CHARS, folder_name, no_booleans
 
 ASSETS: tuple[str, ...] = (
     "ust", "ig_bonds", "hyperscaler_equity", "ai_hardware", "saas", "crypto", "neocloud_equity", "used_gpu",
@@ -31,10 +31,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "configs"
 BASELINE_PATH = CONFIG_DIR / "baseline.yaml"
 SCENARIO_DIR = CONFIG_DIR / "scenarios"
-#: A config's ``name`` becomes part of a folder name (``runs/<name>-s<seed>-<hash>``): a safe
-#: character set and a length that leaves room for the rest within any file system's 255 bytes.
-NAME_MAX_CHARS = 64
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class ConfigError(ValueError):
@@ -43,6 +39,11 @@ class ConfigError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, data: Any) -> Any:
+        return no_booleans(cls, data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,10 +326,7 @@ class Config(_Strict):
     @field_validator("name")
     @classmethod
     def _check_name(cls, name: str) -> str:
-        if not NAME_PATTERN.fullmatch(name):
-            raise ValueError(f"names the run folder, so it must be 1-{NAME_MAX_CHARS} letters, digits, '.', '_' or "
-                             f"'-', starting with a letter or digit (got {name!r})")
-        return name
+        return folder_name(name)
 
     @model_validator(mode="after")
     def _check_assets(self) -> "Config":

@@ -52,14 +52,16 @@ def _chain(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-def write_crash_report(exc: BaseException, argv: list[str], folder: Path | None) -> Path | None:
-    """Write the report of an unexpected error to ``folder`` (else the system's temporary folder);
-    returns its path, or None if nothing could be written."""
+def write_crash_report(exc: BaseException, argv: list[str], folder: Path | None,
+                       warnings: list[str] = ()) -> Path | None:
+    """Write the report of an unexpected error (and the warnings before it) to ``folder`` (else the
+    system's temporary folder); returns its path, or None if nothing could be written."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     text = (f"drypowder {package_version()} internal error, {stamp}\n"
             f"command: drypowder {' '.join(argv)}\n"
             f"python {platform.python_version()} on {platform.platform()}\n\n"
-            + "".join(traceback.format_exception(exc)))
+            + "".join(traceback.format_exception(exc))
+            + ("\nwarnings before it:\n" + "".join(warnings) if warnings else ""))
     for where in ([Path(folder)] if folder is not None else []) + [Path(tempfile.gettempdir())]:
         path = where / f"drypowder-error-{stamp}-{os.getpid()}.txt"
         try:

@@ -26,7 +26,7 @@ FLOAT = 8                         # bytes of one float64
 #: temporaries (sim/cascade.py ``_settle_defaults``, sim/contagion.py ``clearing_vector``).
 SQUARE_ARRAYS = 5
 GPU_LOAN_ARRAYS = 3               # credit funds x neoclouds: loans and two temporaries of the weekly service
-RETAIL_FLOATS_PER_HOLDER = 3 * len(ASSETS) + 20   # units, weights, scratch per asset; cash, debt, peak...
+RETAIL_FLOATS_PER_HOLDER = 3 * len(ASSETS) + 24   # units, weights, scratch per asset; cash, debt, peak... (measured: 44.4)
 AGENT_BYTES = 4096                # a Mesa agent and its rows (measured: about 3.7 KB)
 HISTORY_BYTES_PER_STEP = 2048     # the model-level series and price history of one week
 PROCESS_BYTES = 200 * 2**20       # Python, numpy, pandas and Mesa in one process (measured: about 155 MB)

@@ -8,7 +8,6 @@ sessions, and the final consolidation by the command's ``finalize``.
 
 from __future__ import annotations
 
-import re
 import shlex
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from sim.config import NAME_MAX_CHARS, Config
+from sim.config import Config
 from sim.atomic import atomic_write_text
 from sim.experiments.errors import SpecError
 from sim.experiments.executors import make_executor
@@ -65,12 +64,6 @@ def batch_size(args, total: int) -> int:
 
 def output_parent(args) -> Path:
     return Path(args.out) if args.out is not None else RUNS_DIR
-
-
-def folder_label(stem: str) -> str:
-    """A spec file's stem as part of a folder name: unsafe characters become '_', at most 64."""
-    label = re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".")[:NAME_MAX_CHARS]
-    return label or "spec"
 
 
 def check_limits(args, cfg: Config, runs: int, *, series_bytes_per_run: int = 0, what: str) -> None:

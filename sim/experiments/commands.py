@@ -14,11 +14,12 @@ from typing import Any, Callable
 
 from sim.config import ConfigError, load_config, parse_override, resolve_config_arg
 from sim.experiments import campaign
-from sim.experiments.campaign import Campaign, cmdline, folder_label, new_manifest
+from sim.experiments.campaign import Campaign, cmdline, new_manifest
 from sim.experiments.finalize import finalize_mc, finalize_sensitivity, finalize_sweep
 from sim.experiments.prepare import campaign_hash, load_sensitivity_spec, load_sweep_spec
 from sim.experiments.seeds import MC_SEED_NOTE, run_seed_note
 from sim.experiments.tasks import KEY_SERIES, point_tasks, replication_tasks
+from sim.value_checks import folder_label
 
 SERIES_FULL_MAX = 200          # mc: keep every replication's series up to this N, else quantiles
 SERIES_COLUMNS = 60            # columns of model.parquet, at most (for the disk estimate)

@@ -15,6 +15,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sim.argtypes import SEED_LIMIT
 from sim.limits import check_run_count
+from sim.value_checks import no_booleans
+
+#: Numbers a sampled design holds at most (points x parameters): it is drawn, kept in memory and
+#: hashed as text before the first run (10^7 numbers: about 80 MB, and a few seconds to hash).
+MAX_SAMPLE_VALUES = 10_000_000
 
 #: Values of one grid axis at most: a longer axis is a sampler's job (``sampler: lhs``); each
 #: value that is not a number is validated against the config alone (about half a millisecond).
@@ -23,6 +28,11 @@ MAX_AXIS_VALUES = 10_000
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, data: Any) -> Any:
+        return no_booleans(cls, data)
 
 
 class PlotSpec(_Spec):
@@ -65,6 +75,12 @@ def _grid_size(key: str, raw: Any) -> int:
                              f"(for more, sample: 'sampler: lhs' with 'n' and 'bounds')")
         return len(raw)
     return 0
+
+
+def _check_sample_size(points: int, parameters: int) -> None:
+    if points * parameters > MAX_SAMPLE_VALUES:
+        raise ValueError(f"the design has {points:,} points of {parameters} parameters ({points * parameters:,} "
+                         f"numbers); a sample holds at most {MAX_SAMPLE_VALUES:,}: lower 'n'")
 
 
 def _grid_values(key: str, raw: Any) -> tuple[Any, ...]:
@@ -135,6 +151,7 @@ class SweepSpec(_Spec):
             for k, v in self.bounds.items():
                 _check_bounds(k, v, "bounds")
             check_run_count(self.n * self.replications, "the sample ('n' points times 'replications')")
+            _check_sample_size(self.n, len(self.bounds))
             if self.sampler == "sobol" and self.n & (self.n - 1):
                 lo = 1 << (self.n.bit_length() - 1)
                 raise ValueError(f"sampler 'sobol' needs n a power of 2 for its balance properties "
@@ -223,6 +240,7 @@ class SensitivitySpec(_Spec):
         if self.method == "morris" and self.num_levels % 2:
             raise ValueError(f"'num_levels' must be even for morris (got {self.num_levels})")
         check_run_count(self.n_points() * self.replications, f"the {self.method} design (points times 'replications')")
+        _check_sample_size(self.n_points(), len(self.parameters))
         return self
 
     def n_points(self) -> int:

@@ -26,7 +26,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim import jsonio
-from sim.atomic import atomic_write, atomic_write_text, unique_dir
+from sim.atomic import atomic_write, atomic_write_text, check_inside, unique_dir
 from sim.experiments.errors import SpecError
 from sim.experiments.tasks import STATUS_FAILED
 from sim.experiments.workers import process_alive
@@ -50,7 +50,7 @@ def write_manifest(manifest: dict[str, Any], folder: Path) -> None:
 
 def open_folder(parent: Path, name: str, resume: bool, what: str) -> tuple[Path, str]:
     """The run folder and what to do: 'new', 'resume' or 'complete'."""
-    target = parent / name
+    target = check_inside(parent, parent / name)
     if target.exists():
         manifest = read_manifest(target) or {}
         status = manifest.get("status", "unknown")
