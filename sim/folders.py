@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sim.config import PROJECT_ROOT, ConfigError
+from sim.config import ConfigError
 
-RUNS_DIR = PROJECT_ROOT / "runs"
+#: Default parent of run folders: ``runs/`` under the current directory (a relative path, so it
+#: follows the directory the command is run from, for a checkout and an installed package alike).
+RUNS_DIR = Path("runs")
 
 
 def check_writable(folder: Path) -> None:

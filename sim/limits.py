@@ -26,15 +26,16 @@ FLOAT = 8                         # bytes of one float64
 #: temporaries (sim/cascade.py ``_settle_defaults``, sim/contagion.py ``clearing_vector``).
 SQUARE_ARRAYS = 5
 GPU_LOAN_ARRAYS = 3               # credit funds x neoclouds: loans and two temporaries of the weekly service
-RETAIL_FLOATS_PER_HOLDER = 3 * len(ASSETS) + 24   # units, weights, scratch per asset; cash, debt, peak... (measured: 44.4)
+RETAIL_FLOATS_PER_HOLDER = 24 * len(ASSETS)   # per account: its rows of units, weights, scratch... (measured: 174 at K = 8)
 AGENT_BYTES = 4096                # a Mesa agent and its rows (measured: about 3.7 KB)
 HISTORY_BYTES_PER_STEP = 2048     # the model-level series and price history of one week
 PROCESS_BYTES = 200 * 2**20       # Python, numpy, pandas and Mesa in one process (measured: about 155 MB)
 MEMORY_SHARE = 0.8                # of the machine's (or the container's) memory that runs may use
 
-#: Seconds of one simulated week, measured on one core (benchmarks/README.md): a fixed part, per
-#: retail holder and per institution. Used only for the order of magnitude of a campaign's length.
-STEP_S, HOLDER_STEP_S, AGENT_STEP_S = 1.0e-3, 3.0e-8, 2.0e-6
+#: Seconds of one simulated week on one core: a fixed part, per retail account and per pair of
+#: holders (the holders x holders matrices; measured with 67 to 3,035 holders). Used only for the
+#: order of magnitude of a campaign's length.
+STEP_S, HOLDER_STEP_S, PAIR_STEP_S = 1.5e-3, 5.0e-8, 2.5e-9
 MAX_CAMPAIGN_DAYS = 30            # a campaign estimated to take longer is refused (a typo, or a cluster's job)
 
 #: Runs of one campaign at most: the main process keeps a flag and a key per run (about 16 bytes,
@@ -100,7 +101,7 @@ def model_memory(cfg: Config) -> Estimate:
 def run_seconds(cfg: Config) -> float:
     """Rough CPU seconds of one run (one core, the reference machine of benchmarks/README.md)."""
     n = holder_rows(cfg)
-    return cfg.simulation.steps * (STEP_S + HOLDER_STEP_S * cfg.retail.holders + AGENT_STEP_S * n)
+    return cfg.simulation.steps * (STEP_S + HOLDER_STEP_S * cfg.retail.holders + PAIR_STEP_S * n * n)
 
 
 def _cgroup_limit() -> int | None:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
-from sim.config import PROJECT_ROOT
+from sim.resources import SOURCE_CHECKOUT
 
 MODEL_LIBRARIES = ("mesa", "numpy", "pandas", "pyarrow", "networkx", "pydantic")
 EXPERIMENT_LIBRARIES = ("scipy", "SALib", "dask", "distributed", "matplotlib")
@@ -24,8 +24,12 @@ def package_version() -> str:
 
 
 def git_revision() -> str | None:
+    """The checkout's commit when drypowder runs from a source checkout; None for an installed package."""
+    if SOURCE_CHECKOUT is None:
+        return None
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=SOURCE_CHECKOUT, capture_output=True, text=True,
+                             timeout=5)
         return out.stdout.strip() or None if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None

@@ -149,7 +149,7 @@ ARGS = {
     "flush_word": ["mc", "--flush-seconds", "soon"], "port_zero": ["viz", "--port", "0"],
     "port_high": ["viz", "--port", "70000"], "port_word": ["viz", "--port", "http"],
     "unknown_command": ["simulate"], "no_command": [], "unknown_option": ["run", "--fast"],
-    "validate_without_config": ["validate"], "peer_without_csv": ["validate-peer"],
+    "validate_without_config": ["validate"],
     "mc_seed_via_set": ["mc", "-n", "2", "--set", "seed=5", *QUIET],
 }
 for key, argv in ARGS.items():

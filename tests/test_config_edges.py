@@ -90,6 +90,14 @@ BASE_DICT = load_config(None, BASE).to_dict()
 CASES = [(key, value) for key, kind, field in numeric_keys()
          for value in edges(kind, field, default_of(BASE_DICT, key))]
 
+#: Crashes of the model that a bound cannot honestly prevent (a market depth has no economic floor
+#: that keeps every price above zero): reported, and expected to fail until the model handles a
+#: price that falls to zero. strict: the test says so as soon as one of them runs.
+MODEL_BUGS = {
+    ("assets.hyperscaler_equity.depth_bn", 1e-09): "prices fall to zero, the default settlement gets NaN",
+    ("assets.ai_hardware.depth_bn", 1e-09): "prices fall to zero, the default settlement gets NaN",
+}
+
 
 def test_every_numeric_key_is_covered():
     keys = {k for k, _ in CASES}
@@ -98,7 +106,10 @@ def test_every_numeric_key_is_covered():
             "ai_labs.labs.0.compute_bn_per_yr", "retail.holders", "simulation.steps", "seed"} <= keys
 
 
-@pytest.mark.parametrize("key,value", CASES, ids=[f"{k}={v:g}" for k, v in CASES])
+@pytest.mark.parametrize("key,value", [
+    pytest.param(k, v, id=f"{k}={v:g}", marks=[pytest.mark.xfail(raises=ValueError, strict=True, reason=MODEL_BUGS[k, v])]
+                 if (k, v) in MODEL_BUGS else [])
+    for k, v in CASES])
 def test_a_value_that_validates_runs(key, value, monkeypatch):
     monkeypatch.setattr(limits, "memory_limit", lambda: (MEMORY_LIMIT, "1 GiB (test)"))
     try:
