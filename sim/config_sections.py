@@ -7,22 +7,15 @@ each default. :mod:`sim.config` assembles them into :class:`sim.config.Config` a
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from sim.domain import ASSETS
 from sim.messages import closest as closest_name
-from sim.value_checks import no_booleans
+from sim.value_checks import StrictData
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _numbers_are_not_booleans(cls, data: Any) -> Any:
-        return no_booleans(cls, data)
+class _Strict(StrictData):
+    """A config section (:class:`sim.value_checks.StrictData`)."""
 
 
 def check_asset_weights(weights: dict[str, float], where: str) -> None:

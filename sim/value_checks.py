@@ -6,7 +6,7 @@ import functools
 import re
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, model_validator
 
 #: A config's ``name`` becomes part of a folder name (``runs/<name>-s<seed>-<hash>``): a safe
 #: character set and a length that leaves room for the rest within any file system's 255 bytes.
@@ -51,3 +51,15 @@ def no_booleans(model: type[BaseModel], data: Any) -> Any:
             if any(isinstance(v, bool) for v in items):
                 raise ValueError(f"{name} must be {'numbers' if many else 'a number'}, not true or false")
     return data
+
+
+class StrictData(BaseModel):
+    """Data read from a file (a config section, an experiment spec): frozen; unknown keys, NaN and
+    infinities, and true/false where a number belongs are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, data: Any) -> Any:
+        return no_booleans(cls, data)

@@ -12,10 +12,10 @@ import math
 from typing import Any, Iterator, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from sim.argtypes import SEED_LIMIT
 from sim.limits import check_run_count
-from sim.value_checks import no_booleans
+from sim.value_checks import StrictData
 
 #: Numbers a sampled design holds at most (points x parameters): it is drawn, kept in memory and
 #: hashed as text before the first run (10^7 numbers: about 80 MB, and a few seconds to hash).
@@ -26,13 +26,8 @@ MAX_SAMPLE_VALUES = 10_000_000
 MAX_AXIS_VALUES = 10_000
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _numbers_are_not_booleans(cls, data: Any) -> Any:
-        return no_booleans(cls, data)
+class _Spec(StrictData):
+    """A part of a spec (:class:`sim.value_checks.StrictData`)."""
 
 
 class PlotSpec(_Spec):
