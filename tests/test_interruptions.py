@@ -110,6 +110,34 @@ def test_sigkill_of_the_main_process_leaves_no_process_behind(tmp_path, command)
     assert left == [], f"still alive 10 s after the main process was killed: {left}"
 
 
+@pytest.mark.parametrize("command,sig,group", [("mc", signal.SIGTERM, False), ("sweep", signal.SIGHUP, True)])
+def test_sigterm_and_sighup_end_the_command_and_its_workers_cleanly(tmp_path, command, sig, group):
+    """SIGTERM to the main process (a service manager, ``kill``) and SIGHUP to the group (a closed
+    terminal) stop the command like Ctrl-C: rows kept and counted, workers ended."""
+    if command == "sweep":
+        args, key = ["sweep", str(sweep_spec(tmp_path, "hup.yaml", 200))], "run"
+    else:
+        args, key = ["mc", "baseline", "-n", "3000", *[x for k, v in TINY.items() for x in ("--set", f"{k}={v}")]], \
+            "replication"
+    proc = launch([*args, "--workers", "2", "--out", str(tmp_path / "out"), "--quiet", "--no-figures",
+                   "--batch-size", "5"], tmp_path)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "out").glob("*/parts/part-*.parquet")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    (os.killpg if group else os.kill)(proc.pid, sig)
+    _, stderr = proc.communicate(timeout=60)
+    folder = next((tmp_path / "out").iterdir())
+    m = DONE.search(stderr)
+    assert proc.returncode == 130 and m and "Traceback" not in stderr, stderr
+    assert int(m.group(1)) == rows_on_disk(folder, key)
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "interrupted"
+    deadline = time.monotonic() + 10
+    while session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session_processes(proc.pid) == []
+
+
 # =============================================================================================
 # Ctrl-C at random moments
 # =============================================================================================
