@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import sys
 
-from sim.interrupts import exit_quietly_on_signals, ignore_stop_signals, stop_on_signals, stop_requested
+from sim.interrupts import (exit_quietly_on_signals, ignore_stop_signals, python_default_signals, stop_on_signals,
+                            stop_requested)
 
 AS_PROGRAM = __name__ == "__main__" or os.path.basename(sys.argv[0]) == "drypowder"   # not an import
 if AS_PROGRAM:
@@ -246,7 +247,11 @@ def _run_command(args, argv: list[str]) -> int:
 
 
 def _guarded(args, argv: list[str], caught: list) -> int:
-    signals = contextlib.nullcontext() if args.command == "viz" else stop_on_signals()   # viz handles its own
+    if args.command == "viz":                     # the live view handles its signals itself
+        python_default_signals()
+        signals = contextlib.nullcontext()
+    else:
+        signals = stop_on_signals()
     try:
         with signals:
             handler = COMMANDS.get(args.command) or _experiment_command(args)

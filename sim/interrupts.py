@@ -66,3 +66,11 @@ def ignore_stop_signals() -> None:
     shutdown (when Python's own handlers are gone) must not turn that status into a signal death."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
+
+
+def python_default_signals() -> None:
+    """Python's own handling of the stop signals (for a command that manages them itself: viz)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)

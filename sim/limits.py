@@ -23,7 +23,7 @@ from sim.config import ASSETS, Config, ConfigError
 FLOAT = 8                         # bytes of one float64
 #: Arrays of holders x holders floats alive at once at the peak of a week: ``Book.fund_units`` and,
 #: when a holder defaults, the settlement's liability matrix, relative liabilities and their
-#: temporaries (sim/cascade.py ``_settle_defaults``, sim/contagion.py ``clearing_vector``).
+#: temporaries (sim/defaults.py ``Defaults.settle_claims``, sim/engine/claims.py ``clearing_vector``).
 SQUARE_ARRAYS = 5
 GPU_LOAN_ARRAYS = 3               # credit funds x neoclouds: loans and two temporaries of the weekly service
 RETAIL_FLOATS_PER_HOLDER = 24 * len(ASSETS)   # per account: its rows of units, weights, scratch... (measured: 174 at K = 8)

@@ -38,9 +38,9 @@ print(status("VmHWM") - before)
 @pytest.mark.parametrize("overrides", [
     # holders x holders matrices dominate, at their peak: three GPU generations in a row make every
     # neocloud default, so the settlement's matrices are built
-    {"simulation.steps": 8, "retail.holders": 100, "neoclouds.count": 1200, "hedge_funds.count": 1200,
-     "private_credit.count": 600, "gpu.generation_steps": [1, 2, 3], "gpu.generation_value_drop": 0.9},
-    {"simulation.steps": 8, "retail.holders": 400_000},               # retail accounts dominate
+    {"simulation.steps": 8, "retail.holders": 100, "neoclouds.count": 800, "hedge_funds.count": 800,
+     "private_credit.count": 400, "gpu.generation_steps": [1, 2, 3], "gpu.generation_value_drop": 0.9},
+    {"simulation.steps": 8, "retail.holders": 200_000},               # retail accounts dominate
 ])
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
 def test_the_memory_estimate_is_above_what_a_model_takes(overrides):

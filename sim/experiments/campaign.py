@@ -1,7 +1,7 @@
 """A campaign: the runs of one ``mc``, ``sweep`` or ``sensitivity`` command, run into their folder.
 
 :func:`run_campaign` streams the rows of the tasks not yet done to the part store and stops
-cleanly on Ctrl-C or SIGTERM (rows finished so far are kept). :func:`run` wraps it with what every
+cleanly on Ctrl-C, SIGTERM, SIGHUP or a refused write (rows finished so far are kept and counted). :func:`run` wraps it with what every
 command shares: the folder (new, resumed or already complete), the lock, the manifest and its
 sessions, and the final consolidation by the command's ``finalize``.
 """
@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from sim.config import Config
 from sim.atomic import atomic_write_text
+from sim.config import Config
 from sim.experiments.errors import SpecError
 from sim.experiments.executors import make_executor
 from sim.experiments.options import check_scheduler
@@ -31,7 +31,6 @@ from sim.failures import print_error, resource_problem
 from sim.folders import RUNS_DIR, check_writable
 from sim.limits import check_campaign
 from sim.provenance import versions
-
 
 EXIT_REFUSED, EXIT_INTERRUPTED = 2, 130
 
