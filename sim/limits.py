@@ -179,15 +179,16 @@ def _free_disk(folder: Path) -> int | None:
 
 def check_campaign(cfg: Config, *, runs: int, workers: int, local: bool, out: Path,
                    series_bytes_per_run: int = 0, what: str = "this campaign") -> None:
-    """Memory of the workers' models, time of all runs and disk of their rows, before starting."""
+    """Memory of the workers' models, time of all runs (both for local workers) and disk of their
+    rows, before starting."""
     check_run_count(runs, what)
-    if local:
+    if local:             # (a remote cluster's machines and size are its own: only runs and disk are checked)
         check_model(cfg, processes=max(1, min(workers, runs)), what=what)
-    seconds = runs * run_seconds(cfg) / max(1, min(workers, runs))
-    if seconds > MAX_CAMPAIGN_DAYS * 86400:
-        raise LimitError(f"{what} ({runs:,} runs of about {run_seconds(cfg):.2g} s each on {workers} workers) would "
-                         f"take about {duration(seconds)}; the limit is {MAX_CAMPAIGN_DAYS} days: run fewer, or "
-                         f"give more workers (--workers, --scheduler)")
+        seconds = runs * run_seconds(cfg) / max(1, min(workers, runs))
+        if seconds > MAX_CAMPAIGN_DAYS * 86400:
+            raise LimitError(f"{what} ({runs:,} runs of about {run_seconds(cfg):.2g} s each on {workers} workers) "
+                             f"would take about {duration(seconds)}; the limit is {MAX_CAMPAIGN_DAYS} days: run "
+                             f"fewer, or use more workers (--workers) or a Dask cluster (--scheduler tcp://...)")
     need = runs * (ROW_BYTES + series_bytes_per_run)
     free = _free_disk(out)
     if free is not None and need > free:
