@@ -84,9 +84,7 @@ def _draw_accounts(params: RetailConfig, rng: np.random.Generator, weights0: np.
     gross = wealth * leverage
     debt = gross - wealth
     cash = gross * params.cash_share
-    alpha = params.weight_concentration * weights0 + 1e-3
-    weights = draws.dirichlet(rng, alpha, n) * (weights0 > 0)
-    weights /= weights.sum(axis=1, keepdims=True)
+    weights = draws.portfolio_weights(rng, params.weight_concentration, weights0, n)
     units = (gross - cash)[:, None] * weights        # prices are 1 at t=0
     order = np.argsort(~(debt > 0), kind="stable")
     weights_t = np.take(weights.T[assets], order, axis=1)     # (held assets, holders), C order

@@ -26,7 +26,7 @@ def grid_and_seeds(spec_path: Path) -> tuple[dict, list[int], dict, int]:
     import yaml
 
     from sim.config import load_config, resolve_config_arg
-    from sim.experiment_specs import run_seed
+    from sim.experiments.seeds import run_seed
     spec = yaml.safe_load(Path(spec_path).read_text(encoding="utf-8"))
     if not spec.get("common_seeds"):
         raise SystemExit("the spec must set common_seeds: true (batch_run uses one seed list for every point)")

@@ -1,21 +1,46 @@
 """The command line: ``drypowder run | validate | mc | sweep | sensitivity | viz | validate-peer``.
 
 Bad input never shows a traceback: it gets one clear message on stderr and exit status 2, and
-nothing half-written is left behind (runs are written into a temporary folder and renamed).
+nothing half-written is left behind (runs are written into a temporary folder and renamed). What
+the machine cannot hold is refused before anything starts (:mod:`sim.limits`); Ctrl-C, SIGTERM
+and SIGHUP stop a command cleanly (:mod:`sim.interrupts`); a bug ends in one line that names a
+report file (:mod:`sim.failures`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import os
 import sys
-import time
-from pathlib import Path
-from typing import Any
 
-from sim.config import ConfigError, load_config, parse_override, resolve_config_arg
+from sim.interrupts import (exit_quietly_on_signals, ignore_stop_signals, python_default_signals, stop_on_signals,
+                            stop_requested)
 
-EXIT_USAGE = 2
+AS_PROGRAM = __name__ == "__main__" or os.path.basename(sys.argv[0]) == "drypowder"   # not an import
+if AS_PROGRAM:
+    exit_quietly_on_signals()
+
+import argparse  # noqa: E402 - after the signal handling above, which must come first
+import contextlib  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError  # noqa: E402
+
+from sim.argtypes import SEED_LIMIT, port, positive_int, seed  # noqa: E402
+from sim.config import ConfigError, load_config, parse_override, resolve_config_arg  # noqa: E402
+from sim.experiments import options as experiment_options  # noqa: E402
+from sim.experiments.workers import start_workers_early  # noqa: E402
+from sim.failures import one_line, print_error, resource_problem, write_crash_report  # noqa: E402
+from sim.folders import RUNS_DIR, check_writable  # noqa: E402
+from sim.limits import check_model, check_steps, gib  # noqa: E402
+from sim.messages import format_validation_error  # noqa: E402
+from sim.safe_load import load_json  # noqa: E402
+
+EXIT_USAGE = 2            # bad input, or the machine refused (disk full, permissions, memory)
+EXIT_BUG = 1              # an internal error: a short report file is written
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(ConfigError):
@@ -37,41 +62,14 @@ def _overrides(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be a whole number, got {text!r}") from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"seed must be between 0 and 2**63-1, got {v}")
-    return v
-
-
-def _port(text: str) -> int:
-    v = _positive_int(text)
-    if v > 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {v}")
-    return v
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="drypowder", description="Agent-based simulator of the AI-capex liquidity cycle.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="run one scenario and write runs/<run-id>/")
     r.add_argument("config", nargs="?", help="YAML path or scenario name (default: configs/baseline.yaml)")
-    r.add_argument("--seed", type=_seed, help="random seed (default: the config's seed)")
-    r.add_argument("--steps", type=_positive_int, help="weeks to simulate (default: simulation.steps)")
+    r.add_argument("--seed", type=seed, help="random seed (default: the config's seed)")
+    r.add_argument("--steps", type=positive_int, help="weeks to simulate (default: simulation.steps)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (repeatable)")
     r.add_argument("--out", type=Path,
                    help="parent folder for the run folder (default: runs/ in the current directory)")
@@ -83,12 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("config", help="YAML path or scenario name")
     v.add_argument("--set", action="append", metavar="KEY=VALUE")
 
-    from sim import experiments
-    experiments.add_parsers(sub, _positive_int=_positive_int, _seed=_seed)
+    experiment_options.add_parsers(sub)
 
     z = sub.add_parser("viz", help="serve the live view on 127.0.0.1")
     z.add_argument("config", nargs="?", help="YAML path or scenario name (default: baseline)")
-    z.add_argument("--port", type=_port, default=8765)
+    z.add_argument("--port", type=port, default=8765)
     z.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
 
     q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale stress test (Cont-Schaanning rules)")
@@ -101,13 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------------------------
 def cmd_run(args) -> int:
+    # imported here, not at the top: the model and the figures take about 1.5 s to import, which
+    # `validate`, `--help` and the experiment commands (which start their workers first) should not wait for
     from sim.model import DryPowderModel
-    from sim.outputs import RUNS_DIR, check_writable, write_run
+    from sim.outputs import write_run
 
     if args.from_manifest is not None:
-        cfg, seed, steps, overrides, source = _from_manifest(args.from_manifest)
-        if args.seed is not None:
-            seed = args.seed
+        cfg, seed, steps, overrides, source = _from_manifest(args)
     else:
         path = resolve_config_arg(args.config)
         overrides = _overrides(args.set)
@@ -120,6 +117,7 @@ def cmd_run(args) -> int:
     if seed != cfg.seed:
         cfg = load_config(cfg, {"seed": seed})
     out = args.out if args.out is not None else RUNS_DIR
+    check_model(cfg)
     check_writable(out)
     t0 = time.perf_counter()
     model = DryPowderModel(cfg)
@@ -137,40 +135,68 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _from_manifest(path: Path):
+class RunManifest(BaseModel):
+    """What ``run --from`` reads of a manifest.json (other keys are kept there for people): the
+    config is validated by the config's own schema, the rest by these types."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    config: dict[str, Any]
+    seed: int = Field(None, ge=0, lt=SEED_LIMIT, description="absent: the config's seed (null is refused)")
+    steps: int = Field(None, ge=1, description="absent: the config's simulation.steps (null is refused)")
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+def _from_manifest(args):
+    """(config, seed, steps, overrides, source) of ``run --from MANIFEST``. The manifest fixes the
+    config and the weeks: a CONFIG, --steps or --set next to it is refused, not ignored; --seed
+    replaces the recorded seed."""
+    path = Path(args.from_manifest)
+    given = [flag for flag, value in (("a CONFIG", args.config), ("--steps", args.steps), ("--set", args.set))
+             if value is not None]
+    if given:
+        raise UsageError(f"run --from {path} reruns what the manifest records; it cannot be combined with "
+                         f"{' or '.join(given)} (edit a copy of the manifest, or run the config instead)")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = load_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"manifest not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"cannot read manifest {path}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise UsageError(f"manifest {path} has no 'config' section: is it a drypowder manifest.json?")
-    cfg = load_config(data["config"])
-    seed = data.get("seed", cfg.seed)
-    if not isinstance(seed, int):
-        raise UsageError(f"manifest {path}: 'seed' must be a whole number")
-    steps = data.get("steps", cfg.simulation.steps)
-    return cfg, seed, steps, data.get("overrides", {}), f"manifest:{path}"
+    try:
+        m = RunManifest.model_validate(data)
+    except ValidationError as err:
+        raise UsageError(format_validation_error(err, str(path), RunManifest, what="manifest")) from None
+    try:
+        cfg = load_config(m.config)
+    except ConfigError as exc:
+        raise UsageError(f"manifest {path}: {str(exc).replace('(dict)', 'in its config section', 1)}") from None
+    steps = cfg.simulation.steps if m.steps is None else m.steps
+    check_steps(steps, cfg, f"manifest {path}")
+    seed = args.seed if args.seed is not None else (cfg.seed if m.seed is None else m.seed)
+    return cfg, seed, steps, m.overrides, f"manifest:{path}"
 
 
 def cmd_validate(args) -> int:
+    """Everything `run` would check before it starts: the config and the memory it needs."""
     path = resolve_config_arg(args.config)
     cfg = load_config(path, _overrides(args.set))
-    print(f"{path}: valid (scenario {cfg.name!r}, config hash {cfg.digest()})")
+    est = check_model(cfg)
+    print(f"{path}: valid (scenario {cfg.name!r}, config hash {cfg.digest()}, about {gib(est.total)} "
+          f"of memory per model)")
     return 0
 
 
 def cmd_viz(args) -> int:
-    from sim.viz import serve
+    from sim.viz import serve      # (start-up time: the live view imports Solara)
     path = resolve_config_arg(args.config)
     load_config(path)   # fail fast on a bad config, before starting a server
     return serve(path, args.port, host=args.host)
 
 
 def cmd_validate_peer(args) -> int:
-    from sim.outputs import RUNS_DIR, check_writable
-    from sim.validation import validate_peer
+    from sim.validation import validate_peer    # (start-up time, as for the model)
     out = args.out if args.out is not None else RUNS_DIR / "peer-validation"
     check_writable(out)
     try:
@@ -182,25 +208,78 @@ def cmd_validate_peer(args) -> int:
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "viz": cmd_viz, "validate-peer": cmd_validate_peer}
 
 
+def _experiment_command(args):
+    """The handler of ``mc``, ``sweep`` or ``sensitivity``. The forkserver is started first: it
+    imports the model for the workers (about 2 s) while this process imports the experiment
+    package (hence the imports here, not at the top of the module); the figures' plotting library
+    too (about 0.5 s), which would otherwise be imported after the last run, with the workers idle."""
+    early = start_workers_early(args)
+    from sim.experiments.commands import COMMANDS as EXPERIMENTS
+    if early and not getattr(args, "no_figures", False):
+        import sim.experiments.plots  # noqa: F401
+    return EXPERIMENTS[args.command]
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every way it can end is one of: success (0), one ``error:`` line for bad
+    input or a machine that refuses (2), ``interrupted`` (130), or one ``error:`` line naming the
+    report of a bug (1); never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from sim import experiments
-    if args.command in experiments.COMMANDS:
-        # the forkserver imports the model for the workers (about 2 s) while this process imports the
-        # rest; the figures' plotting library too (about 1 s), which would otherwise be imported
-        # after the last run, with the workers idle
-        if experiments.start_workers_early(args) and not getattr(args, "no_figures", False):
-            import sim.experiment_plots  # noqa: F401
-    handler = COMMANDS.get(args.command) or experiments.COMMANDS[args.command]
+    code = _run_command(args, sys.argv[1:] if argv is None else list(argv))
+    if AS_PROGRAM and args.command != "viz":
+        # The work is done: a late signal must not kill the exit. (A Ctrl-C that interrupted an
+        # extension module's import makes CPython end the process by SIGINT after its clean exit,
+        # which a shell reports as 130 too.)
+        ignore_stop_signals()
+    return code
+
+
+def _run_command(args, argv: list[str]) -> int:
+    """The command, with its warnings held back: shown after it (as Python would have shown them)
+    unless it ends in an internal error, whose report then holds them."""
+    with warnings.catch_warnings(record=True) as caught:
+        code = _guarded(args, argv, caught)
+    if code != EXIT_BUG:
+        for w in caught:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return code
+
+
+def _guarded(args, argv: list[str], caught: list) -> int:
+    if args.command == "viz":                     # the live view handles its signals itself
+        python_default_signals()
+        signals = contextlib.nullcontext()
+    else:
+        signals = stop_on_signals()
     try:
-        return int(handler(args) or 0)
+        with signals:
+            handler = COMMANDS.get(args.command) or _experiment_command(args)
+            return int(handler(args) or 0)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+        if stop_requested():          # e.g. an import that turned the KeyboardInterrupt into an ImportError
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return _unexpected(exc, args, argv, caught)
+
+
+def _unexpected(exc: Exception, args, argv: list[str], caught: list) -> int:
+    problem = resource_problem(exc)
+    if problem is not None:                       # the machine refused: disk full, permissions
+        print_error(f"{problem}; nothing half-written was kept")
+        return EXIT_USAGE
+    notes = [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught]
+    report = write_crash_report(exc, argv, getattr(args, "out", None), notes)
+    where = f"; details in {report}" if report is not None else ""
+    print_error(f"internal error ({type(exc).__name__}: {one_line(exc)[:200]}): a bug in drypowder{where}; "
+                f"please report it")
+    return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Every number the model uses lives in the config sections (:mod:`sim.config_sections`) with its unit
 in the name or description; MODEL.md gives the source of each default. A config is data: it is read
-with ``yaml.safe_load`` and checked against these models, so an unknown key or a bad value is an
-error that names the key, what is allowed and, for a typo, the closest valid key.
+with a bounded safe YAML loader (:mod:`sim.safe_load`) and checked against these models, so an
+unknown key or a bad value is an error that names the key, what is allowed and, for a typo, the
+closest valid key.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.config_sections import (AIConfig, AILab, AILabConfig, AssetParams, CentralBankConfig, ChannelsConfig,
                                  CrisisConfig, DryPowderConfig, GPUConfig, HedgeFundConfig, HyperscalerConfig,
@@ -24,7 +25,10 @@ from sim.config_sections import (AIConfig, AILab, AILabConfig, AssetParams, Cent
                                  RatesConfig, RetailConfig, SimulationConfig, SovereignConfig, _default_assets, _Strict)
 from sim.config_sections import closest_name as _closest
 from sim.domain import ASSETS  # asset names in column order
+from sim.messages import format_validation_error
 from sim.resources import CONFIG_DIR, SHIPPED_ROOT, shipped_file
+from sim.safe_load import load_yaml, read_yaml_mapping
+from sim.value_checks import NAME_MAX_CHARS, folder_name
 
 __all__ = ["AIConfig", "AILab", "AILabConfig", "ASSETS", "AssetParams", "BASELINE_PATH", "CentralBankConfig",
            "Config", "ConfigError", "CrisisConfig", "DryPowderConfig", "GPUConfig", "HedgeFundConfig",
@@ -38,6 +42,9 @@ PROJECT_ROOT = SHIPPED_ROOT
 BASELINE_PATH = CONFIG_DIR / "baseline.yaml"
 SCENARIO_DIR = CONFIG_DIR / "scenarios"
 
+#: The shortest duration of the two bonds whose prices give the yields (sim.prices): a quarter.
+MIN_BOND_DURATION_YEARS = 0.25
+
 
 class ConfigError(ValueError):
     """A user-facing configuration problem: the message says what, where and what is allowed."""
@@ -46,7 +53,8 @@ class ConfigError(ValueError):
 class Config(_Strict):
     """The whole scenario. Build with :func:`load_config`; never mutate: use overrides."""
 
-    name: str = "baseline"
+    name: str = Field("baseline", min_length=1, max_length=NAME_MAX_CHARS,
+                      description="scenario name; names the run folder, so: letters, digits, '.', '_', '-'")
     description: str = ""
     seed: int = Field(20260101, ge=0, lt=2**63)
     simulation: SimulationConfig = SimulationConfig()
@@ -68,6 +76,11 @@ class Config(_Strict):
     power: PowerConfig = PowerConfig()
     crisis: CrisisConfig = CrisisConfig()
 
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        return folder_name(name)
+
     @model_validator(mode="after")
     def _check_assets(self) -> "Config":
         names = set(self.assets)
@@ -86,6 +99,11 @@ class Config(_Strict):
         for s in self.gpu.generation_steps:
             if s < 0:
                 raise ValueError("gpu.generation_steps must be non-negative step numbers")
+        for bond in ("ust", "ig_bonds"):
+            if self.assets[bond].duration < MIN_BOND_DURATION_YEARS:
+                raise ValueError(f"assets.{bond}.duration must be at least {MIN_BOND_DURATION_YEARS} years "
+                                 f"(got {self.assets[bond].duration}): yields are read off this bond's price "
+                                 "through its duration, and a bill shorter than a quarter has no 10y yield to give")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,75 +118,12 @@ class Config(_Strict):
 # --------------------------------------------------------------------------------------------
 # Loading, overrides and messages
 # --------------------------------------------------------------------------------------------
-def _allowed_keys(model: type[BaseModel], path: tuple) -> list[str]:
-    """Field names valid at ``path`` inside ``model`` (for typo hints)."""
-    cls: Any = model
-    for part in path:
-        if isinstance(part, int):
-            continue
-        field = getattr(cls, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        ann = field.annotation
-        inner = getattr(ann, "__args__", None)
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            cls = ann
-        elif inner:
-            sub = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
-            if not sub:
-                return []
-            cls = sub[0]
-        else:
-            return []
-    return list(getattr(cls, "model_fields", {}))
-
-
-def format_validation_error(err: ValidationError, source: str) -> str:
-    lines = []
-    for e in err.errors():
-        loc = tuple(e.get("loc", ()))
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        if e.get("type") == "extra_forbidden":
-            allowed = _allowed_keys(Config, loc[:-1])
-            hint = _closest(loc[-1], allowed)
-            lines.append(f"unknown key '{where}'{hint}; allowed here: {', '.join(allowed)}")
-        else:
-            msg = e.get("msg", "invalid value")
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
-            got = e.get("input")
-            got_s = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-            lines.append(f"'{where}': {msg}{got_s}")
-    return f"invalid config {source}: " + "; ".join(lines)
-
-
 def read_yaml_text(path: str | Path, what: str = "config", error: type[ConfigError] = ConfigError,
                    allow_empty: bool = True) -> tuple[dict[str, Any], str]:
-    """Read a YAML mapping safely, returning it with its text; every failure raises ``error``
-    with a message naming the file and, for bad YAML, the line."""
-    p = Path(path)
-    if not p.exists():
-        raise error(f"{what} file not found: {p}")
-    if p.is_dir():
-        raise error(f"{what} path is a folder, not a file: {p}")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"cannot read {what} {p}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"invalid YAML in {p}{where}: {problem}") from None
-    if data is None:
-        if not allow_empty:
-            raise error(f"{what} {p} is empty")
-        return {}, text
-    if not isinstance(data, dict):
-        raise error(f"{what} {p} must be a mapping of keys (got {type(data).__name__})")
-    return data, text
+    """Read a YAML mapping safely (:func:`sim.safe_load.read_yaml_mapping`: no code, no duplicate
+    keys, no alias bombs, bounded size and depth), returning it with its text; every failure raises
+    ``error`` with a message naming the file and, for bad YAML, the line."""
+    return read_yaml_mapping(path, what=what, error=error, allow_empty=allow_empty)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -185,12 +140,28 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"malformed --set {text!r}: the key must be dotted names, e.g. gpu.generation_value_drop")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_yaml(raw) if raw.strip() else None
     except yaml.YAMLError:
         raise ConfigError(f"malformed --set {text!r}: the value {raw!r} is not a number, bool, string or list") from None
     if value is None:
         raise ConfigError(f"malformed --set {text!r}: no value after '='")
     return key, value
+
+
+def flatten_dotted(obj: Any, prefix: str = "", keep_empty: bool = True) -> dict[str, Any]:
+    """Nested mappings to dotted keys (``{"a": {"b": 1}} -> {"a.b": 1}``), the inverse of
+    :func:`apply_overrides`; lists stay values. An empty mapping stays a value unless
+    ``keep_empty`` is false (then it contributes no key)."""
+    out: dict[str, Any] = {}
+    if not isinstance(obj, dict):
+        return {prefix: obj}
+    for k, v in obj.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and (v or not keep_empty):
+            out.update(flatten_dotted(v, key, keep_empty))
+        else:
+            out[key] = v
+    return out
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +226,7 @@ def load_config(config: "str | Path | dict | Config | None" = None, overrides: d
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(err, source)) from None
+        raise ConfigError(format_validation_error(err, source, Config)) from None
 
 
 def scenario_path(name: str) -> Path:

@@ -7,21 +7,15 @@ each default. :mod:`sim.config` assembles them into :class:`sim.config.Config` a
 
 from __future__ import annotations
 
-import difflib
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from sim.domain import ASSETS
+from sim.messages import closest as closest_name
+from sim.value_checks import StrictData
 
 
-def closest_name(key: str, candidates) -> str:
-    """' (did you mean ...?)' for a near miss among ``candidates``, else ''."""
-    match = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+class _Strict(StrictData):
+    """A config section (:class:`sim.value_checks.StrictData`)."""
 
 
 def check_asset_weights(weights: dict[str, float], where: str) -> None:
@@ -70,7 +64,7 @@ class DryPowderConfig(_Strict):
 
 class RatesConfig(_Strict):
     ust10y_pct: float = Field(4.2, ge=-5, le=30, description="10y Treasury yield at t=0, %")
-    ig_spread_bp: float = Field(80.0, ge=0, le=5000, description="IG spread at t=0, bp")
+    ig_spread_bp: float = Field(80.0, ge=10, le=5000, description="IG spread at t=0, bp (at least 10: the ICE BofA IG index has never been below ~50bp; 0 is riskless credit, and the capex game scales the market's penalty on cash burn by the spread against it)")
     policy_pass_through: float = Field(0.3, ge=0, le=1.5, description="share of the policy rate's change from t=0 the 10y's expected-rate part follows")
     spread_vol_bp: float = Field(25.0, ge=0, le=1000, description="volatility of the IG spread's own news, bp per sqrt(yr)")
     spread_half_life_years: float = Field(1.0, gt=0, le=50, description="the spread's own news decays to zero with this half-life")
@@ -105,7 +99,7 @@ class ChannelsConfig(_Strict):
 
 class CentralBankConfig(_Strict):
     policy_rate_pct: float = Field(3.625, ge=-2, le=25, description="policy rate at t=0 (3.50-3.75% midpoint), %")
-    cuts_bp_per_yr: float = Field(50.0, description="path of cuts (negative = hikes), bp/yr")
+    cuts_bp_per_yr: float = Field(50.0, ge=-1000, le=1000, description="path of cuts (negative = hikes), bp/yr (at most 10pp a year either way: the Volcker tightening of 1979-81 raised the funds rate by about 10pp a year)")
     policy_floor_pct: float = Field(2.5, description="rate below which no further cuts, %")
     reserve_purchases_bn_per_month: float = Field(40.0, ge=0, description="reserve-management bill purchases, $bn/month")
     reserve_purchases_pool_share: float = Field(0.25, ge=0, le=1, description="share of bill purchases that ends up as dry powder")
@@ -124,7 +118,7 @@ class AIConfig(_Strict):
 
 class HyperscalerFirm(_Strict):
     name: str
-    capex_2026_bn: float = Field(ge=0)
+    capex_2026_bn: float = Field(ge=0, le=5000, description="2026 capex, $bn (at most $5tn, seven times the five firms' combined 2026 plans)")
     ocf_bn: float = Field(ge=0, description="2025 operating cash flow, $bn/yr")
     cash_bn: float = Field(ge=0, description="cash and short-term investments (Treasuries and marketable securities included), $bn")
     debt_bn: float = Field(ge=0)
@@ -159,12 +153,13 @@ def _default_firms() -> tuple[HyperscalerFirm, ...]:
 
 class HyperscalerConfig(_Strict):
     capex_growth: float = Field(0.25, ge=-0.9, le=3, description="planned capex growth per year after 2026")
-    firms: tuple[HyperscalerFirm, ...] = Field(default_factory=_default_firms, min_length=1)
+    firms: tuple[HyperscalerFirm, ...] = Field(default_factory=_default_firms, min_length=1, max_length=100,
+                                               description="players of the capex game (at most 100: each round of best responses costs firms^2 x options)")
     ocf_growth: float = Field(0.08, ge=-1, le=1, description="growth of non-AI operating cash flow per year")
     cash_floor_share: float = Field(0.7, ge=0, le=1, description="cash kept as a floor, share of initial cash (cash_bn less ust_bn)")
     decision_every_steps: int = Field(13, ge=1, description="capex is re-decided once a quarter")
-    capex_adjustments: tuple[float, ...] = Field((-0.3, -0.15, 0.0, 0.15), min_length=1,
-                                                 description="strategy set: change of capex rate per decision")
+    capex_adjustments: tuple[float, ...] = Field((-0.3, -0.15, 0.0, 0.15), min_length=1, max_length=50,
+                                                 description="strategy set: change of capex rate per decision (at most 50 options)")
     race_prize_multiple: float = Field(0.75, ge=0, description="AI market prize M as a multiple of the industry's planned capex, scaled by AI revenue against its expected path")
     market_expansion: float = Field(0.5, ge=0, le=1, description="the AI market grows as (industry capex / plan)^this: capacity creates demand, with diminishing returns")
     fcf_penalty: float = Field(0.3, ge=0, description="market penalty per $ of negative FCF")
@@ -177,7 +172,7 @@ class HyperscalerConfig(_Strict):
 
 class NeocloudConfig(_Strict):
     count: int = Field(12, ge=0, le=20000)
-    gpu_value_bn: float = Field(90.0, ge=0, description="GPU fleet of all neoclouds at t=0, $bn")
+    gpu_value_bn: float = Field(90.0, ge=0, le=10000, description="GPU fleet of all neoclouds at t=0, $bn (at most $10tn, twenty years of AI data-centre capex at 2026 rates)")
     cash_bn: float = Field(10.0, ge=0, description="cash of all neoclouds at t=0, $bn")
     advance_rate: float = Field(0.65, ge=0, lt=1, description="mean loan / fleet value at origination (private credit 55-65%)")
     advance_rate_spread: float = Field(0.12, ge=0, lt=0.5, description="advance rates drawn uniformly within +/- this of the mean (banks 50%, specialists 80%)")
@@ -208,7 +203,7 @@ class GPUConfig(_Strict):
 
 class PrivateCreditConfig(_Strict):
     count: int = Field(20, ge=0, le=20000)
-    nav_bn: float = Field(600.0, ge=0, description="NAV of the modelled funds at t=0, $bn")
+    nav_bn: float = Field(600.0, gt=0, description="NAV of the modelled funds at t=0, $bn (positive: a fund without capital cannot lend; count: 0 models no private credit)")
     fund_leverage: float = Field(0.4, ge=0, le=10, description="fund-level borrowing / NAV")
     software_loan_share: float = Field(0.25, ge=0, le=1, description="share of gross assets in software loans")
     liquid_share: float = Field(0.12, ge=0, le=1, description="share of gross assets in liquid bonds and cash")
@@ -235,7 +230,7 @@ class PrivateCreditConfig(_Strict):
 
 class SovereignConfig(_Strict):
     count: int = Field(6, ge=0, le=2000)
-    aum_bn: float = Field(1500.0, ge=0, description="liquid AUM of the modelled funds at t=0, $bn")
+    aum_bn: float = Field(1500.0, gt=0, description="liquid AUM of the modelled funds at t=0, $bn (positive: count: 0 models no sovereign funds)")
     cash_share: float = Field(0.05, ge=0, le=1)
     commitments_bn: float = Field(150.0, ge=0, description="undrawn commitments to AI labs at t=0, $bn")
     hedge_fund_share: float = Field(0.05, ge=0, le=1, description="share of AUM in hedge-fund shares")
@@ -256,7 +251,7 @@ class SovereignConfig(_Strict):
 
 class HedgeFundConfig(_Strict):
     count: int = Field(20, ge=0, le=20000)
-    equity_bn: float = Field(500.0, ge=0, description="capital of the modelled funds, $bn")
+    equity_bn: float = Field(500.0, ge=0, le=50000, description="capital of the modelled funds, $bn (at most $50tn, ten times the whole hedge-fund industry)")
     leverage: float = Field(2.9, ge=1, le=100, description="gross assets / equity (prime-broker gross leverage)")
     vol_window_weeks: int = Field(13, ge=2, le=104, description="window of realised volatility for margins, weeks")
     redemption_base_per_qtr: float = Field(0.0, ge=0, le=1, description="requests with no losses, net of subscriptions, share of NAV per quarter")
@@ -283,7 +278,7 @@ class HedgeFundConfig(_Strict):
 
 class RetailConfig(_Strict):
     holders: int = Field(10_000, ge=0, le=10_000_000)
-    wealth_bn: float = Field(3000.0, ge=0, description="equity of the modelled retail accounts, $bn")
+    wealth_bn: float = Field(3000.0, ge=0, le=100000, description="equity of the modelled retail accounts, $bn (at most $100tn, about all US household financial assets)")
     cash_share: float = Field(0.1, ge=0, le=1)
     margin_share: float = Field(0.15, ge=0, le=1, description="share of holders trading on margin")
     margin_leverage: float = Field(1.8, ge=1, le=50, description="assets / equity of margin accounts")
@@ -291,7 +286,7 @@ class RetailConfig(_Strict):
     panic_drawdown: float = Field(0.30, ge=0, le=1, description="drawdown from peak that triggers panic selling")
     panic_drawdown_spread: float = Field(0.1, ge=0, le=1, description="holders' panic thresholds are drawn uniformly within +/- this of panic_drawdown")
     panic_sale_share: float = Field(0.1, ge=0, le=1, description="share of holdings sold when a holder panics")
-    inflow_bn_per_yr: float = Field(300.0, ge=0, description="retail savings into brokerage cash, $bn/yr (2025 retail inflows ~$308bn)")
+    inflow_bn_per_yr: float = Field(300.0, ge=0, le=10000, description="retail savings into brokerage cash, $bn/yr (2025 retail inflows ~$308bn; at most $10tn/yr)")
     momentum_signal_cap: float = Field(0.5, ge=0, le=2, description="13-week log return above which FOMO buying no longer intensifies")
     releverage_band: float = Field(0.1, ge=0, lt=1, description="a margin account re-levers once its leverage is this far below margin_leverage")
     releverage_speed: float = Field(0.05, ge=0, le=1, description="share of the gap to margin_leverage a margin account borrows and buys a week")
@@ -326,7 +321,7 @@ def _default_labs() -> tuple[AILab, ...]:
 
 
 class AILabConfig(_Strict):
-    labs: tuple[AILab, ...] = Field(default_factory=_default_labs)
+    labs: tuple[AILab, ...] = Field(default_factory=_default_labs, max_length=100, description="at most 100 labs")
     other_cost_share: float = Field(0.3, ge=0, description="non-compute costs as share of compute, per yr")
     venture_funding_bn_per_yr: float = Field(60.0, ge=0, description="equity rounds sought from the pool when burning cash, $bn/yr at most")
     cash_target_years: float = Field(0.25, ge=0, le=5, description="labs keep this many years of burn as cash, calling commitments below it")

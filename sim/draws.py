@@ -77,6 +77,13 @@ def lognormal(rng: np.random.Generator, mean: float, sigma: float, size) -> np.n
 def gamma(rng: np.random.Generator, shape: np.ndarray) -> np.ndarray:
     """One gamma(shape, 1) variate per element of ``shape`` (> 0): Marsaglia & Tsang (2000) for
     shape + 1 where shape < 1, then times U**(1 / shape)."""
+    base, log_factor, small = _gamma_parts(rng, shape)
+    return np.where(small, base * fixed.exp(log_factor), base) if small is not None else base
+
+
+def _gamma_parts(rng: np.random.Generator, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The gamma variate as ``base * exp(log_factor)`` where ``small`` (``small`` is None when no
+    shape is below 1): kept apart so that a caller can work in logs where the product underflows."""
     a = np.asarray(shape, dtype=float)
     small = a < 1.0
     d = np.where(small, a + 1.0, a) - 1.0 / 3.0
@@ -94,13 +101,34 @@ def gamma(rng: np.random.Generator, shape: np.ndarray) -> np.ndarray:
         accept = ok & (fixed.log(u) < 0.5 * x * x + dp - dp * v + dp * logv)
         out.flat[pending[accept]] = (dp * v)[accept]
         pending = pending[~accept]
-    if np.logical_or.reduce(small, axis=None):
-        u = open_uniform(rng, a.shape)
-        out = np.where(small, out * fixed.power(u, 1.0 / np.where(small, a, 1.0)), out)
-    return out
+    if not np.logical_or.reduce(small, axis=None):
+        return out, np.zeros(a.shape), None
+    u = open_uniform(rng, a.shape)
+    return out, (1.0 / np.where(small, a, 1.0)) * fixed.log(u), small
 
 
 def dirichlet(rng: np.random.Generator, alpha: np.ndarray, size: int) -> np.ndarray:
     """``size`` rows drawn from Dirichlet(alpha): gamma(alpha_k) variates, each row normalised."""
-    g = gamma(rng, np.broadcast_to(np.asarray(alpha, dtype=float), (size, len(alpha))))
+    a = np.broadcast_to(np.asarray(alpha, dtype=float), (size, len(alpha)))
+    base, log_factor, small = _gamma_parts(rng, a)
+    if small is None:
+        g = base
+    else:
+        g = np.where(small, base * fixed.exp(log_factor), base)
+        under = ~(np.add.reduce(g, 1) > 0.0)
+        if np.logical_or.reduce(under, axis=None):
+            # with tiny shapes every variate of a row can underflow to zero; the same draws in logs,
+            # scaled so that the row's largest is 1, keep the row's proportions (never 0/0)
+            logs = fixed.log(base[under]) + np.where(small[under], log_factor[under], 0.0)
+            g[under] = fixed.exp(logs - np.maximum.reduce(logs, 1)[:, None])
     return g / np.add.reduce(g, 1)[:, None]
+
+
+def portfolio_weights(rng: np.random.Generator, concentration: float, average: np.ndarray, size: int) -> np.ndarray:
+    """``size`` portfolios scattered around the ``average`` weights: Dirichlet(concentration x average
+    + 0.001) restricted to the assets the average holds. A draw that lands wholly on assets the average
+    does not hold (possible with a tiny concentration) takes the average itself."""
+    w0 = np.asarray(average, dtype=float)
+    w = dirichlet(rng, concentration * w0 + 1e-3, size) * (w0 > 0)
+    held = w.sum(axis=1, keepdims=True)
+    return np.where(held > 0, w / np.where(held > 0, held, 1.0), w0 / w0.sum())

@@ -124,8 +124,7 @@ def _hedge_fund_books(model, b: Book, hedge_funds: list) -> tuple[np.ndarray, np
     weights0 = np.array(weight_vector(hf.portfolio_weights))
     hf_equity = _sizes(model, hf.count, hf.equity_bn)
     hf_leverage = np.maximum(1.0, hf.leverage * draws.lognormal(rng, -0.5 * s * s, s, hf.count))
-    hf_weights = draws.dirichlet(rng, hf.weight_concentration * weights0 + 1e-3, hf.count) * (weights0 > 0)
-    hf_weights = hf_weights / hf_weights.sum(axis=1, keepdims=True)
+    hf_weights = draws.portfolio_weights(rng, hf.weight_concentration, weights0, hf.count)
     required = fixed.row_dot(hf_weights, model.market.margin)          # maintenance margin per $ of assets
     hf_leverage = np.minimum(hf_leverage, np.maximum(1.0, 1.0 / (required * (1.0 + hf.initial_margin_headroom))))
     for i, fund in enumerate(hedge_funds):

@@ -1,4 +1,4 @@
-"""Tests of ``drypowder mc | sweep | sensitivity`` (sim/experiments.py and its helpers).
+"""Tests of ``drypowder mc | sweep | sensitivity`` (the sim.experiments package).
 
 Every simulation here is tiny (15 weeks, a few agents), so the whole file runs in well under two
 minutes on two cores. Results must not depend on the executor: in-process, a process pool and Dask
@@ -24,20 +24,21 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import cli, experiment_exec, experiments
-from sim.experiment_exec import (
-    PartStore,
-    ProcessPool,
-    Task,
-    consolidate,
-    leading_columns,
+from sim import cli
+from sim.experiments import commands, executors, tasks, workers
+from sim.experiments.campaign import run_campaign
+from sim.experiments.executors import ProcessPool
+from sim.experiments.seeds import replication_seeds, run_seed
+from sim.experiments.stats import (
+    convergence,
+    expected_shortfall,
     quantiles_from_frame,
-    run_campaign,
-    run_task,
+    recommended_n,
     series_quantiles,
+    wilson_interval,
 )
-from sim.experiment_specs import replication_seeds, run_seed
-from sim.experiment_stats import convergence, expected_shortfall, recommended_n, wilson_interval
+from sim.experiments.store import PartStore, consolidate
+from sim.experiments.tasks import Task, leading_columns, run_task
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"simulation.steps": 15, "retail.holders": 200, "neoclouds.count": 4, "private_credit.count": 4,
@@ -219,7 +220,7 @@ def test_mc_identical_in_process_pool_and_dask(tmp_path, capsys, dask_address):
 def test_mc_series_quantiles_for_large_n(tmp_path, capsys, monkeypatch):
     """Above SERIES_FULL_MAX replications series.parquet holds per-step quantiles, computed by
     streaming the part files; they equal the quantiles of the full series."""
-    monkeypatch.setattr(experiments, "SERIES_FULL_MAX", 3)
+    monkeypatch.setattr(commands, "SERIES_FULL_MAX", 3)
     sets = [x for k, v in TINY.items() for x in ("--set", f"{k}={v}")]
     code, out, err = run_cli(["mc", "baseline", "-n", 6, "--seed", 42, "--workers", 1, "--batch-size", 2,
                               "--out", tmp_path / "q", "--quiet", "--no-figures", *sets], capsys)
@@ -229,7 +230,7 @@ def test_mc_series_quantiles_for_large_n(tmp_path, capsys, monkeypatch):
     assert rep["series"]["kind"] == "quantiles"
     q = pd.read_parquet(folder / "series.parquet")
     assert list(q.columns) == ["series", "step", "n", "mean", "q05", "q25", "q50", "q75", "q95"]
-    monkeypatch.setattr(experiments, "SERIES_FULL_MAX", 200)
+    monkeypatch.setattr(commands, "SERIES_FULL_MAX", 200)
     code, out, err = run_cli(["mc", "baseline", "-n", 6, "--seed", 42, "--workers", 1, "--out", tmp_path / "f",
                               "--quiet", "--no-figures", *sets], capsys)
     full = pd.read_parquet(folder_of(out) / "series.parquet")
@@ -324,14 +325,14 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, capsys):
 # failures
 # =============================================================================================
 def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, capsys, monkeypatch):
-    real = experiment_exec._simulate
+    real = tasks.simulate
 
     def flaky(cfg, series):
         if cfg.dry_powder.initial_bn == 1500 and cfg.hyperscalers.capex_growth == 0.5:
             raise RuntimeError("deliberate test failure")
         return real(cfg, series)
 
-    monkeypatch.setattr(experiment_exec, "_simulate", flaky)
+    monkeypatch.setattr(tasks, "simulate", flaky)
     spec = write_spec(tmp_path, "flaky.yaml", sweep_body(plot={"metrics": ["crisis", "peak_ig_spread_bp"]}))
     code, out, err = run_cli(["sweep", spec, "--workers", 1, "--out", tmp_path, "--quiet"], capsys)
     assert code == 0, err
@@ -413,7 +414,7 @@ def test_sensitivity_writes_indices(tmp_path, capsys, method, n, points):
 
 
 def test_example_specs_are_valid():
-    from sim.experiment_specs import load_sensitivity_spec, load_sweep_spec
+    from sim.experiments.prepare import load_sensitivity_spec, load_sweep_spec
     sizes = {p.name: load_sweep_spec(p).n_points for p in (ROOT / "configs" / "sweeps").glob("*.yaml")}
     assert sizes == {"smoke.yaml": 4, "drypowder_vs_capex.yaml": 25, "gpu_drop_vs_leverage.yaml": 25}
     assert load_sensitivity_spec(ROOT / "configs" / "sensitivity" / "headline.yaml").n_points == 32 * 8
@@ -492,19 +493,19 @@ def test_bad_sensitivity_and_mc_input_exit_2(tmp_path, capsys):
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(experiment_exec, "CONNECT_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 2.0)
     address = f"tcp://127.0.0.1:{free_port()}"
     spec = write_spec(tmp_path, "s.yaml", sweep_body())
     t0 = time.monotonic()
     code, _, err = run_cli(["sweep", spec, "--scheduler", address, "--out", tmp_path / "out"], capsys)
     assert code == 2 and address in err and "Traceback" not in err
     assert time.monotonic() - t0 < 30
-    assert not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()                  # nothing created before the input is checked
 
 
 def _blas_thread_settings(task, payload):
     """Test runner: the thread settings a worker process was started with."""
-    return {name: os.environ.get(name) for name in experiments.WORKER_THREAD_LIMITS}, None
+    return {name: os.environ.get(name) for name in workers.WORKER_THREAD_LIMITS}, None
 
 
 def test_pool_workers_run_one_blas_thread_each_unless_the_user_says_otherwise(monkeypatch):
@@ -514,9 +515,9 @@ def test_pool_workers_run_one_blas_thread_each_unless_the_user_says_otherwise(mo
         monkeypatch.setenv(name, "0")     # recorded first, so that the test leaves the environment as it was
         monkeypatch.delenv(name)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
-    assert experiments.limit_worker_threads() == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+    assert workers.limit_worker_threads() == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                                                   "MKL_NUM_THREADS": "3"}
-    pool = experiment_exec.ProcessPool(2)
+    pool = executors.ProcessPool(2)
     assert pool.describe()["blas_threads_per_worker"] == "1"
     with pool:
         seen, _ = pool.pool.submit(_blas_thread_settings, Task(0, 0, 0, 1), {}).result()
@@ -529,12 +530,12 @@ def test_the_worker_pool_starts_early_only_when_the_command_will_use_one():
     import argparse
     import multiprocessing as mp
     ns = argparse.Namespace
-    assert not experiments.start_workers_early(ns(workers=1, scheduler=None, n=50))
-    assert not experiments.start_workers_early(ns(workers=4, scheduler="local", n=50))
-    assert not experiments.start_workers_early(ns(workers=4, scheduler=None, n=1))
+    assert not workers.start_workers_early(ns(workers=1, scheduler=None, n=50))
+    assert not workers.start_workers_early(ns(workers=4, scheduler="local", n=50))
+    assert not workers.start_workers_early(ns(workers=4, scheduler=None, n=1))
     if "forkserver" in mp.get_all_start_methods():
-        assert experiments.start_workers_early(ns(workers=2, scheduler=None, n=50))
-        pool = experiment_exec.ProcessPool(2)      # the pool uses the same server and the same preload
+        assert workers.start_workers_early(ns(workers=2, scheduler=None, n=50))
+        pool = executors.ProcessPool(2)      # the pool uses the same server and the same preload
         with pool:
-            row = pool.pool.submit(experiment_exec.base_row, experiment_exec.Task(0, 0, 0, 1), {"kind": "mc"}).result()
+            row = pool.pool.submit(tasks.base_row, tasks.Task(0, 0, 0, 1), {"kind": "mc"}).result()
         assert row["seed"] == 1

@@ -21,7 +21,6 @@ Mapping (SPEC.md sections 1-7):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -29,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from sim.atomic import atomic_write
 from sim.deleveraging import CascadeResult, DeleveragingCascade
 from sim.engine import fixed
 from sim.resources import Peer, peer_dir
@@ -264,17 +264,6 @@ def run_peer_experiments(balance_sheets) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _atomic_write(target: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary name beside ``target``, then os.replace it into place."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        write(str(tmp))
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _figure(results: pd.DataFrame, path: str) -> None:
     import matplotlib
 
@@ -335,8 +324,8 @@ def validate_peer(balance_sheets, out_dir) -> int:
     checks = unit_checks(df)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "peer_results.csv", lambda tmp: results.to_csv(tmp, index=False))
-    _atomic_write(out / "peer_validation.png", lambda tmp: _figure(results, tmp))
+    atomic_write(out / "peer_results.csv", lambda tmp: results.to_csv(tmp, index=False))
+    atomic_write(out / "peer_validation.png", lambda tmp: _figure(results, tmp))
 
     table = results.assign(
         defaults_exact=results["defaults"] == results["defaults_ref"],

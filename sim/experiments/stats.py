@@ -1,5 +1,6 @@
-"""Statistics of many runs: Wilson intervals, quantiles, expected shortfall, convergence, the
-Monte Carlo report, per-point sweep tables and the SALib sensitivity analysis.
+"""Statistics of many runs: Wilson intervals, quantiles, expected shortfall, convergence, per-step
+quantiles of Monte Carlo series, the Monte Carlo report, per-point sweep tables and the SALib
+sensitivity analysis.
 
 Conventions (docs/experiments.md, "Statistics"): quantiles are numpy's default (linear
 interpolation between order statistics); failed runs are left out of every statistic and counted
@@ -15,11 +16,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim.config import ASSETS
-from sim.experiment_exec import QUANTILES, STATUS_OK
+from sim.experiments.store import unified_schema
+from sim.experiments.tasks import STATUS_OK
+from sim.jsonio import plain
 
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 Z95 = 1.959963984540054
 TAIL_ALPHA = 0.05
 CONVERGENCE_TOL = 0.05
@@ -131,19 +137,57 @@ def convergence(crisis_in_order: np.ndarray, tol: float = CONVERGENCE_TOL) -> di
                     f"probability (scaled up for the failure rate)"}
 
 
-def clean_json(obj: Any) -> Any:
-    """NaN/inf to None, numpy scalars to Python (report.json must be strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean_json(v) for v in obj]
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
+# =============================================================================================
+# Per-step quantiles of Monte Carlo series
+# =============================================================================================
+def _step_record(series: str, step: Any, values: pd.Series) -> dict[str, Any]:
+    """One row of a per-step quantile table: count, mean and quantiles of the finite values."""
+    v = values.to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    rec = {"series": series, "step": int(step), "n": int(v.size), "mean": float(v.mean()) if v.size else np.nan}
+    qs = np.quantile(v, QUANTILES) if v.size else [np.nan] * len(QUANTILES)
+    rec.update({f"q{int(round(q * 100)):02d}": float(x) for q, x in zip(QUANTILES, qs)})
+    return rec
+
+
+def series_quantiles(paths: list[Path], n_runs: int, columns: list[str] | None = None,
+                     budget_bytes: int = 64 * 2**20):
+    """Per-step quantiles (5, 25, 50, 75, 95), mean and count of each series, streamed step-block by
+    step-block from the series part files (memory ~ budget, whatever the number of runs)."""
+    schema = unified_schema(paths)
+    dataset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
+    cols = [c for c in (columns or [c for c in schema.names if c not in ("replication", "step")])
+            if c in schema.names]
+    steps = dataset.to_table(columns=["step"]).column("step")
+    s_min, s_max = int(pc.min(steps).as_py()), int(pc.max(steps).as_py())
+    del steps
+    per_step = max(1, budget_bytes // max(1, 8 * (len(cols) + 2) * max(n_runs, 1)))
+    out = []
+    for lo in range(s_min, s_max + 1, per_step):
+        hi = lo + per_step
+        t = dataset.to_table(columns=["replication", "step", *cols],
+                             filter=(ds.field("step") >= lo) & (ds.field("step") < hi))
+        df = t.to_pandas().sort_values(["step", "replication"], kind="stable")
+        for step, g in df.groupby("step", sort=True):
+            out.extend(_step_record(c, step, g[c]) for c in cols)
+    res = pd.DataFrame(out)
+    if len(res):
+        res["series"] = pd.Categorical(res["series"], categories=cols, ordered=True)
+        res = res.sort_values(["series", "step"]).reset_index(drop=True)
+        res["series"] = res["series"].astype(str)
+    return res
+
+
+def quantiles_from_frame(df, columns: list[str]):
+    """The same quantile table from an in-memory long frame (replication, step, series...)."""
+    out = []
+    df = df.sort_values(["step", "replication"], kind="stable")
+    for c in columns:
+        if c not in df.columns:
+            continue
+        for step, g in df.groupby("step", sort=True):
+            out.append(_step_record(c, step, g[c]))
+    return pd.DataFrame(out)
 
 
 # =============================================================================================
@@ -215,7 +259,7 @@ def mc_report(runs_path: Path, *, n: int) -> dict[str, Any]:
     report["tail"] = {name: expected_shortfall(metric(name)) for name in ("system_losses_bn", "fire_sale_volume_bn")
                       if name in names}
     report["convergence"] = convergence(crisis_ordered)
-    return clean_json(report)
+    return plain(report)
 
 
 # =============================================================================================
@@ -276,7 +320,7 @@ def sensitivity_indices(spec, x: np.ndarray, df: pd.DataFrame) -> tuple[pd.DataF
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 if spec.method == "sobol":
-                    from SALib.analyze import sobol
+                    from SALib.analyze import sobol   # here: SALib imports scipy.stats, 0.4 s an mc never needs
                     si = sobol.analyze(problem, y, calc_second_order=spec.second_order, num_resamples=spec.resamples,
                                        conf_level=spec.confidence, seed=seed)
                     res = {k: np.asarray(si[k]) for k in ("S1", "S1_conf", "ST", "ST_conf")}
@@ -284,7 +328,7 @@ def sensitivity_indices(spec, x: np.ndarray, df: pd.DataFrame) -> tuple[pd.DataF
                         entry["S2"] = np.asarray(si["S2"]).tolist()
                         entry["S2_conf"] = np.asarray(si["S2_conf"]).tolist()
                 else:
-                    from SALib.analyze import morris
+                    from SALib.analyze import morris  # (likewise)
                     si = morris.analyze(problem, x, y, num_resamples=spec.resamples, conf_level=spec.confidence,
                                         num_levels=spec.num_levels, seed=seed)
                     res = {k: np.asarray(si[k], dtype=float) for k in ("mu", "mu_star", "mu_star_conf", "sigma")}
@@ -300,4 +344,4 @@ def sensitivity_indices(spec, x: np.ndarray, df: pd.DataFrame) -> tuple[pd.DataF
         if note:
             entry["note"] = note
         out[output] = entry
-    return pd.DataFrame(rows), clean_json(out)
+    return pd.DataFrame(rows), plain(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.experiment_stats import CONVERGENCE_TOL, running_proportion, wilson_interval  # noqa: E402
+from sim.experiments.stats import CONVERGENCE_TOL, running_proportion, wilson_interval  # noqa: E402
 
 FAN_SERIES = {"dry_powder_bn": "Dry-powder pool ($bn)", "ust10y_pct": "10y Treasury yield (%)",
               "ig_spread_bp": "IG spread (bp)", "price_crypto": "Crypto price index", "price_saas": "SaaS price index"}
@@ -111,7 +112,6 @@ def _axis(df: pd.DataFrame, param: str, values: tuple | None, bins: int = 8):
 
 
 def json_key(v: Any) -> str:
-    import json
     return json.dumps(v, sort_keys=True, default=str)
 
 
