@@ -30,6 +30,7 @@ from sim.viz.charts import CHARTS, agent_chart, chart_spec
 from sim.viz.live_model import LiveModel
 from sim.viz.network_view import cascade_rounds, edge_reference, network_layout, network_state
 from sim.viz.page import live_page
+from sim.viz.params import SCENARIO_KEY
 
 log = logging.getLogger(__name__)
 # Solara warns on every first visit over plain http to 127.0.0.1 that it sets its session cookie with
@@ -42,10 +43,10 @@ WARM_UP_WEEKS = 3
 def warm_up() -> None:
     """Build a model, step it and compute every panel's data once, so that every module any of
     this touches is imported now, in one thread."""
-    model = LiveModel(scenario="baseline", choices=state.CHOICES)
+    model = LiveModel("baseline", choices=state.CHOICES)
     for _ in range(WARM_UP_WEEKS):
         model.step()
-    model.start_twin({"scenario": "baseline"})
+    model.start_twin({SCENARIO_KEY: "baseline"})
     model.step()
     df = model.model_frame()
     for name in CHARTS:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.outputs import RUNS_DIR, check_writable, write_run
-from sim.viz.params import page_overrides
+from sim.viz.params import SCENARIO_KEY, page_overrides
 
 OUT_ENV = "DRYPOWDER_VIZ_OUT"
 
@@ -51,7 +51,7 @@ def export_run(model, out: "str | Path | None" = None) -> Export:
     check_writable(parent)
     with model.lock:
         params = dict(model.view_params.values)
-        params.pop("scenario", None)
+        params.pop(SCENARIO_KEY, None)
         overrides = page_overrides(params)
         started = time.perf_counter()
         folder = write_run(model, model.cfg, parent, argv=["viz", model.view_params.scenario],

@@ -99,19 +99,19 @@ class History:
 
 
 class LiveModel(DryPowderModel):
-    """:class:`DryPowderModel` for the page. ``LiveModel(scenario="baseline", seed=None, **headline,
-    compare=None)``: ``scenario`` a name from :func:`default_choices` (or ``choices``), ``seed``
+    """:class:`DryPowderModel` for the page. ``LiveModel(scenario_name="baseline", seed=None, **headline,
+    compare=None)``: ``scenario_name`` a name from :func:`default_choices` (or ``choices``), ``seed``
     default the scenario's, headline values by page key (``dry_powder_initial_bn=600``), and
     ``compare`` the parameters of a second run (a dict of page keys, scenario included) drawn
     beside this one on the same seed. Values are checked with the config schema like
     ``drypowder run --set``; a bad one raises :class:`sim.config.ConfigError`."""
 
-    def __init__(self, scenario: Any = "baseline", seed: Any = None, dry_powder_initial_bn: Any = None,
+    def __init__(self, scenario_name: Any = "baseline", seed: Any = None, dry_powder_initial_bn: Any = None,
                  hyperscalers_capex_growth: Any = None, gpu_generation_value_drop: Any = None,
                  retail_margin_share: Any = None, hedge_funds_leverage: Any = None, ai_revenue_growth: Any = None,
                  retail_holders: Any = None, central_bank_backstop: Any = None, compare: Any = None,
                  choices: dict[str, Path] | None = None):
-        given = dict(zip(PARAM_KEYS, (scenario, seed, dry_powder_initial_bn, hyperscalers_capex_growth,
+        given = dict(zip(PARAM_KEYS, (scenario_name, seed, dry_powder_initial_bn, hyperscalers_capex_growth,
                                       gpu_generation_value_drop, retail_margin_share, hedge_funds_leverage,
                                       ai_revenue_growth, retail_holders, central_bank_backstop)))
         self.choices = default_choices() if choices is None else choices

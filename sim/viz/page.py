@@ -23,7 +23,7 @@ from sim.viz.params import BACKSTOP_KEY, HEADLINE, SCENARIO_KEY, SEED_KEY, check
 
 log = logging.getLogger(__name__)
 VUE = Path(__file__).parent / "vue"
-PLAY_INTERVAL_MS = 15        # Mesa's pause between Play frames (its default, 100 ms, caps Play at 10 frames/s)
+PLAY_INTERVAL_MS = 5         # Mesa's pause between Play frames (its default, 100 ms, caps Play at 10 frames a second)
 RENDER_INTERVAL = 1          # weeks per frame
 CSS = (Path(__file__).parent / "page.css").read_text(encoding="utf-8")
 

@@ -82,8 +82,8 @@ def readouts(model) -> list[tuple[str, str]]:
 
 
 @solara.component
-def Readouts(model) -> None:
-    update_counter.get()
+def Readouts(model, week: int) -> None:
+    """The current week's headline numbers (``week`` is a prop so that a new week re-renders it)."""
     with solara.Row(classes=["dp-readouts"], gap="6px"):
         for key, text in readouts(model):
             solara.Text(text, classes=["dp-readout", f"dp-readout-{key}"])
@@ -96,8 +96,11 @@ def Readouts(model) -> None:
 @solara.component
 def LiveView(model) -> None:
     """The network of claims (with the cascade replay on it) beside the key charts, then the week
-    scrubber and the timeline of the run's cascades."""
+    scrubber, the timeline of the run's cascades, defaults and fire sales, the impossible trinity.
+    One component for everything that changes every week: Solara renders once per component that
+    follows Mesa's step counter, so fewer followers make a faster Play."""
     update_counter.get()
+    state.compare_spec.get()          # a comparison started or stopped redraws the charts
     n_edges = len(model.history.edges.keys)
     layout = solara.use_memo(lambda: json.dumps(network_layout(model)), [model, n_edges])
     edge_ref = solara.use_memo(lambda: edge_reference(model), [model, n_edges])
@@ -124,7 +127,7 @@ def LiveView(model) -> None:
 
     selected = next((i for i, a in enumerate(model.holders) if a.unique_id == state.selected_agent.value), -1)
     with solara.Column(classes=["dp-live"], gap="4px"):
-        Readouts(model)
+        Readouts(model, int(model.steps))
         with solara.Row(classes=["dp-live-row"], gap="10px"):
             with solara.Column(classes=["dp-live-net"], gap="0px"):
                 NetworkView(layout_json=layout, state_json=json.dumps(net), replay_json=replay, selected=selected,
@@ -135,13 +138,18 @@ def LiveView(model) -> None:
         Scrubber(week=week, max_week=int(model.steps), follow=state.view_week.value in (None, -1),
                  event_set_week=set_week)
         Chart(_spec(model, "timeline", df, twin_df, 96), event_pick=pick_week)
+        with solara.Row(classes=["dp-more"], gap="10px"):
+            for name in ("defaults", "trinity"):
+                with solara.Column(classes=["dp-more-chart"]):
+                    Chart(_spec(model, name, df, twin_df, 120))
 
 
 @solara.component
 def AgentPanel(model) -> None:
     """The agent picked on the network: balance sheet, headroom, history, forced sales."""
-    update_counter.get()
     agent_id = state.selected_agent.value
+    if agent_id is not None:
+        update_counter.get()        # only an open inspector follows the steps
     if agent_id is None:
         solara.Text("Click an agent on the network to inspect its balance sheet, headroom and sales.",
                     classes=["dp-agent-hint"])
@@ -161,20 +169,9 @@ def AgentPanel(model) -> None:
 
 
 @solara.component
-def MoreCharts(model) -> None:
-    """Defaults and fire sales; the impossible trinity."""
-    update_counter.get()
-    df, twin_df = _frames(model)
-    with solara.Row(classes=["dp-more"], gap="10px"):
-        for name in ("defaults", "trinity"):
-            with solara.Column(classes=["dp-more-chart"]):
-                Chart(_spec(model, name, df, twin_df, 130))
-
-
-@solara.component
 def CompareExport(model) -> None:
-    """Start or stop a comparison run on the same seed; write the view as a run folder."""
-    update_counter.get()
+    """Start or stop a comparison run on the same seed; write the view as a run folder. (It does not
+    follow the steps: it reads the model only when a button is pressed.)"""
     choice, set_choice = solara.use_state("edited parameters")
     message, set_message = solara.use_state("")
     options = ["edited parameters", *model.choices]
@@ -222,7 +219,7 @@ def CompareExport(model) -> None:
 
 
 #: The page's panels in order, as ``SolaraViz(components=...)`` takes them (all on page 0).
-COMPONENTS: list = [LiveView, AgentPanel, MoreCharts, CompareExport]
+COMPONENTS: list = [LiveView, AgentPanel, CompareExport]
 
 
 def escape(text: str) -> str:

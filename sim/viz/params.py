@@ -18,7 +18,7 @@ from sim.config import (BASELINE_PATH, SCENARIO_DIR, Config, ConfigError, load_c
                         resolve_config_arg)
 
 SEED_KEY = "seed"
-SCENARIO_KEY = "scenario"
+SCENARIO_KEY = "scenario_name"   # (not "scenario": Mesa passes its own Scenario object under that name)
 BACKSTOP_KEY = "central_bank_backstop"
 
 
