@@ -311,3 +311,67 @@ def test_two_sessions_have_independent_models(server, browser):
     finally:
         ca.close()
         cb.close()
+
+
+# ---------------------------------------------------------------- a fresh server, eight visitors at once
+def _server_rss_mb(pid: int) -> float:
+    import psutil
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    return sum(p.memory_info().rss for p in procs) / 2 ** 20
+
+
+def _round_of_visitors(browser, url: str, n: int = 8, play_s: float = 2.0) -> list[str]:
+    """``n`` pages opened at once, all playing for ``play_s``, then left (the way a closed tab
+    leaves: the page goes away and tells the server). Returns what each page showed if it failed."""
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(n)]
+    pages = [c.new_page() for c in contexts]
+    for page in pages:
+        page.goto(url, wait_until="commit", timeout=60_000)
+    failures = []
+    started = time.perf_counter()
+    for page in pages:
+        try:
+            page.wait_for_selector(".dp-net-svg g.dp-node", timeout=90_000)
+        except Exception:  # noqa: BLE001 - recorded, asserted below
+            failures.append(page.inner_text("body")[:300])
+    for page in pages:
+        text = page.inner_text("body")
+        if "Traceback" in text or "partially initialized" in text:
+            failures.append(text[:300])
+        elif page.locator(".dp-readout-step").count():
+            _mesa_button(page, "▶").click()
+    print(f"{n} pages rendered in {time.perf_counter() - started:.1f}s")
+    time.sleep(play_s)
+    for page in pages:
+        page.goto("about:blank")
+    for c in contexts:
+        c.close()
+    return failures
+
+
+def _settled_rss_mb(pid: int, timeout_s: float = 15.0) -> float:
+    """The server's memory once the closed sessions are let go: sampled each second until it stops
+    falling (at most ``timeout_s``)."""
+    last = _server_rss_mb(pid)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = _server_rss_mb(pid)
+        if now > last * 0.995:
+            return now
+        last = now
+    return last
+
+
+def test_simultaneous_first_visitors_and_memory_over_rounds(tmp_path, browser):
+    with live_server(tmp_path / "fresh.log") as srv:
+        first = _round_of_visitors(browser, srv["url"])
+        assert first == [], first                  # every first visitor got the page
+        after = [_settled_rss_mb(srv["pid"])]
+        for _ in range(2):
+            assert _round_of_visitors(browser, srv["url"]) == []
+            after.append(_settled_rss_mb(srv["pid"]))
+        log = Path(srv["log"]).read_text(errors="replace")
+    _report(server_rss_mb_after_rounds_of_8=[round(x) for x in after])
+    assert "partially initialized" not in log
+    assert max(after) <= 1.2 * after[0], after

@@ -177,12 +177,17 @@ def page_overrides(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_NUMBER = re.compile(r"^[+-]?(\d[\d_,]*\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_WHOLE_DECIMAL = re.compile(r"^[+-]?\d+\.0*$")
+_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def parse_value(key: str, text: Any) -> Any:
-    """A typed entry (a string, or a number from a slider) as the value for page key ``key``.
-    Raises ConfigError with a short message for anything that is not a number of the right kind."""
+    """A typed entry (a string, or a number from a slider) as the value for page key ``key``, read
+    as the command line reads it: the seed as ``--seed`` does (a whole number), a parameter as
+    ``--set`` does (a whole number for a count, which may be written 2000.0; any decimal or
+    exponent form for the rest). Thousands separators are allowed. Raises ConfigError with a short
+    message for anything else; the value's range is the schema's business (:func:`check_value`)."""
     if key == BACKSTOP_KEY:
         if isinstance(text, bool):
             return text
@@ -193,26 +198,38 @@ def parse_value(key: str, text: Any) -> Any:
             return False
         raise ConfigError(f"{key}: expected on or off, got {text!r}")
     if isinstance(text, bool):
-        raise ConfigError(f"{key}: expected a number, got {text!r}")
-    whole = key == SEED_KEY or (key in HEADLINE_BY_KEY and HEADLINE_BY_KEY[key].is_int)
+        raise ConfigError(f"{label_of(key)}: expected a number, got {text!r}")
+    whole = key == SEED_KEY or (key in DOTTED and schema_is_int(DOTTED[key]))
     if isinstance(text, (int, float)):
         value: Any = text
-    else:
-        s = str(text).strip().replace(",", "").replace("_", "")
-        if not s or not _NUMBER.match(s):
-            kind = "a whole number" if whole else "a number"
-            raise ConfigError(f"{label_of(key)}: expected {kind}, got {str(text)[:40]!r}")
-        value = int(s) if re.fullmatch(r"[+-]?\d+", s) else float(s)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{label_of(key)}: expected a finite number, got {text!r}")
-    if whole:
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise ConfigError(f"{label_of(key)}: expected a whole number, got {text!r}")
+        if whole and float(value).is_integer():
             value = int(value)
     else:
-        value = float(value)
-    return value
+        s = str(text).strip().replace(",", "")
+        if whole and _INTEGER.match(s):
+            value = int(s)
+        elif whole and key != SEED_KEY and _WHOLE_DECIMAL.match(s):
+            value = int(float(s))
+        elif not whole and _DECIMAL.match(s):
+            value = float(s)
+        else:
+            kind = "a whole number" if whole else "a number"
+            raise ConfigError(f"{label_of(key)}: expected {kind}, got {str(text)[:40]!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{label_of(key)}: expected a finite number, got {text!r}")
+    if whole and not isinstance(value, int):
+        raise ConfigError(f"{label_of(key)}: expected a whole number, got {text!r}")
+    return value if whole else float(value)
+
+
+@lru_cache(maxsize=None)
+def schema_is_int(dotted: str) -> bool:
+    """Whether the config schema types ``dotted`` as a whole number (as ``retail.holders``)."""
+    cls: Any = Config
+    for part in dotted.split("."):
+        field_info = cls.model_fields[part]
+        cls = field_info.annotation
+    return cls is int
 
 
 def label_of(key: str) -> str:
