@@ -186,6 +186,15 @@ def _play(page) -> float:
     return (end_week - start_week) / (end - start)
 
 
+def _settled_week(page) -> int:
+    """The week once the page has stopped changing (a frame may still be on its way after Pause)."""
+    week = -1
+    while week != (now := _week(page)):
+        week = now
+        time.sleep(0.6)
+    return week
+
+
 def _local_model(week: int):
     """The model the page runs after _type_inputs, stepped to ``week`` here (same config and seed,
     same numbers): the test uses it to know which weeks had cascades."""
@@ -272,7 +281,7 @@ def test_live_page_at_laptop_size(server, browser, out_dir):
         _check_layout(page)
         _type_inputs(page)
         weeks_per_s = _play(page)
-        week = _week(page)
+        week = _settled_week(page)
         model = _local_model(week)
         assert page.inner_text(".dp-readout-pool") == f"Dry powder ${model.metrics['dry_powder_bn']:,.0f}bn"
         replayed = _replay_cascade(page, model)

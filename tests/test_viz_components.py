@@ -384,3 +384,36 @@ def test_viz_ends_its_server_on_every_stop_signal(sig):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_a_failing_panel_shows_a_short_message_without_server_paths(caplog):
+    solara = pytest.importorskip("solara")
+    from sim.viz.page import live_page
+
+    def broken(model):
+        raise FileNotFoundError(f"[Errno 2] No such file or directory: '{ROOT / 'runs' / 'x.yaml'}'")
+
+    page = live_page(extra_components=[broken])
+
+    @solara.component
+    def Root():
+        with solara.AppLayout():
+            page()
+
+    box, rc = solara.render(Root(), handle_error=False)
+    try:
+        shown = json.dumps(_all_text(box))
+        assert "Something went wrong" in shown and "FileNotFoundError" in shown and "x.yaml" in shown
+        assert str(ROOT) not in shown and "Traceback" not in shown
+    finally:
+        rc.close()
+
+
+def _all_text(widget) -> list[str]:
+    out = []
+    for child in [*(getattr(widget, "children", None) or []), *(getattr(widget, "items", None) or [])]:
+        out += [child] if isinstance(child, str) else _all_text(child)
+    for attr in ("title", "value"):
+        if isinstance(getattr(widget, attr, None), str):
+            out.append(getattr(widget, attr))
+    return out

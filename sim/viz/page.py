@@ -9,6 +9,7 @@ component: a function of the model returning Solara elements, or a ``@solara.com
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -99,11 +100,19 @@ def header(model) -> str:
     return text
 
 
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-]+){2,}")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with file paths (which would show the server's folders) replaced by their last part."""
+    return _PATH.sub(lambda m: "…/" + re.split(r"[\\/]", m.group(0))[-1], text)
+
+
 @solara.component
 def ErrorNote(error: BaseException, clear: Callable[[], None]) -> None:
     """What a user sees when something fails: what, and a way back; the traceback goes to the log."""
     with solara.Card("Something went wrong", classes=["dp-error"]):
-        solara.Text(f"{type(error).__name__}: {str(error)[:300]}")
+        solara.Text(f"{type(error).__name__}: {without_paths(str(error))[:300]}")
         solara.Text("The details are in the server's log. Reset builds a new model from the inputs.")
         solara.Button("Back to the page", on_click=clear, color="primary")
 
@@ -115,7 +124,7 @@ def live_page(components: list | None = None, extra_components: list | None = No
     panels = list(COMPONENTS if components is None else components) + list(extra_components or [])
 
     @solara.component
-    def Page() -> None:
+    def Guarded() -> None:
         first = solara.use_memo(lambda: LiveModel(**state.model_params()), [])
         model = solara.use_reactive(first)
         error, clear = solara.use_exception()
@@ -131,8 +140,6 @@ def live_page(components: list | None = None, extra_components: list | None = No
         solara.use_effect(release_on_close, [])
         solara.use_effect(state.reset_view, [live])
         state.compare_spec.get()            # a comparison started or stopped re-renders the header
-        solara.Style(CSS)
-        solara.Title("drypowder live")
         if error is not None:
             log.error("page error", exc_info=error)
             ErrorNote(error, clear)
@@ -140,5 +147,14 @@ def live_page(components: list | None = None, extra_components: list | None = No
         SolaraViz(model, components=panels, model_params=state.model_params(), name=header(live),
                   play_interval=PLAY_INTERVAL_MS, render_interval=RENDER_INTERVAL)
         SidebarBelowMesa(live)
+
+    @solara.component
+    def Page() -> None:
+        """The page: its style, title, and Mesa's SolaraViz around the session's model, behind an
+        error boundary that shows a short message instead of a traceback. (The boundary is a child:
+        Solara loops when the component that catches also renders the page's style.)"""
+        solara.Style(CSS)
+        solara.Title("drypowder live")
+        Guarded()
 
     return Page
