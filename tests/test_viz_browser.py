@@ -175,11 +175,14 @@ def _type_inputs(page) -> None:
 
 
 def _play(page) -> float:
-    """Play for a few seconds; weeks per second as the page shows them (reported, not asserted)."""
+    """Play for a few seconds (or until three quarters of the run, so that Pause is still there to
+    press); weeks per second as the page shows them (reported, not asserted)."""
     start_week, start = _week(page), time.perf_counter()
     _mesa_button(page, "▶").click()
-    time.sleep(PLAY_SECONDS)
-    end_week, end = _week(page), time.perf_counter()
+    end_week, end = start_week, start
+    while end - start < PLAY_SECONDS and end_week < 117:
+        time.sleep(0.2)
+        end_week, end = _week(page), time.perf_counter()
     _mesa_button(page, "❚❚").click()
     page.wait_for_selector(".v-navigation-drawer button:has-text('▶')")
     assert end_week > start_week
@@ -193,6 +196,18 @@ def _settled_week(page) -> int:
         week = now
         time.sleep(0.6)
     return week
+
+
+def _scrub(page, week: int, last: int) -> None:
+    """Go back to ``week`` with the scrubber (typed), then back to the latest week."""
+    box = page.locator(".dp-scrub-week")
+    box.fill(str(week))
+    box.press("Enter")
+    page.wait_for_function("w => document.querySelector('.dp-net-title').innerText.includes(`week ${w}`)", arg=week)
+    assert page.locator(".dp-chart-pool line[stroke-dasharray='3 2']").count() == 1      # the week marked
+    assert _week(page) == last                                                           # the run stays put
+    page.click(".dp-scrub-latest")
+    page.wait_for_function("w => document.querySelector('.dp-net-title').innerText.includes(`week ${w}`)", arg=last)
 
 
 def _local_model(week: int):
@@ -284,6 +299,7 @@ def test_live_page_at_laptop_size(server, browser, out_dir):
         week = _settled_week(page)
         model = _local_model(week)
         assert page.inner_text(".dp-readout-pool") == f"Dry powder ${model.metrics['dry_powder_bn']:,.0f}bn"
+        _scrub(page, week // 2, week)
         replayed = _replay_cascade(page, model)
         _open_agent(page, model)
         _compare(page)

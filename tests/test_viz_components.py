@@ -6,7 +6,6 @@ added in one line) and the server's handling of stop signals."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import subprocess

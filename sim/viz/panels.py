@@ -9,9 +9,7 @@ picked, the cascade replayed) lives in per-session reactive variables (:mod:`sim
 
 from __future__ import annotations
 
-import html
 import json
-import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,7 +23,6 @@ from sim.viz.charts import KEY_CHARTS, agent_chart, chart_spec
 from sim.viz.export import export_run
 from sim.viz.network_view import cascade_rounds, edge_reference, network_layout, network_state
 
-log = logging.getLogger(__name__)
 VUE = Path(__file__).parent / "vue"
 
 
@@ -172,9 +169,9 @@ def AgentPanel(model) -> None:
 def CompareExport(model) -> None:
     """Start or stop a comparison run on the same seed; write the view as a run folder. (It does not
     follow the steps: it reads the model only when a button is pressed.)"""
-    choice, set_choice = solara.use_state("edited parameters")
+    choice, set_choice = solara.use_state(state.EDITED)
     message, set_message = solara.use_state("")
-    options = ["edited parameters", *model.choices]
+    options = [state.EDITED, *model.choices]
 
     def start():
         try:
@@ -220,7 +217,3 @@ def CompareExport(model) -> None:
 
 #: The page's panels in order, as ``SolaraViz(components=...)`` takes them (all on page 0).
 COMPONENTS: list = [LiveView, AgentPanel, CompareExport]
-
-
-def escape(text: str) -> str:
-    return html.escape(str(text))
