@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_seed, help="random seed (default: the config's seed)")
     r.add_argument("--steps", type=_positive_int, help="weeks to simulate (default: simulation.steps)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (repeatable)")
-    r.add_argument("--out", type=Path, help="parent folder for the run folder (default: runs/)")
+    r.add_argument("--out", type=Path,
+                   help="parent folder for the run folder (default: runs/ in the current directory)")
     r.add_argument("--from", dest="from_manifest", type=Path, metavar="MANIFEST",
                    help="rerun exactly what a manifest.json records")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -92,8 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--out", type=Path, help="parent folder for the page's saved run folders (default: runs/)")
 
     q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale stress test (Cont-Schaanning rules)")
-    q.add_argument("--balance-sheets", type=Path, required=True, help="eba2018_balance_sheets.csv")
-    q.add_argument("--out", type=Path, help="folder for peer_results.csv and peer_validation.png")
+    q.add_argument("--balance-sheets", type=Path,
+                   help="the peer's balance sheets (default: the EBA 2018 data shipped in data/peer/firesale/)")
+    q.add_argument("--out", type=Path,
+                   help="folder for peer_results.csv and peer_validation.png (default: runs/peer-validation)")
     return p
 
 

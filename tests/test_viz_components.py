@@ -200,7 +200,7 @@ def test_headroom_against_the_constraints(run40):
     hf = next(a for a in m.hedge_funds if not a.defaulted)
     values = m.book.units[hf.row] * m.prices
     equity = values.sum() - max(m.book.external_debt[hf.row] - m.book.cash[hf.row], 0)
-    mm = maintenance_margins(m.margin, m.realised_vol(), m.vol)
+    mm = maintenance_margins(m.market.margin, m.market.realised_vol(), m.market.vol)
     assert room[hf.unique_id][0].used == pytest.approx(min(values @ mm / equity, USED_CAP))
     stress = stress_levels(m)
     assert all(0 <= s <= USED_CAP for s in stress.values())

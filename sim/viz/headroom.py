@@ -1,7 +1,7 @@
 """How close every agent is to the limit that would force it to sell: margin, covenant, gate,
 commitment (or plain leverage for agents with none of those), as ``used`` = 1 at the limit.
 
-These read the model's arrays with the same formulas the cascade applies (``sim/cascade.py``:
+These read the model's arrays with the same formulas the agents apply in the cascade (``agents/``:
 maintenance margin on hedge funds and retail accounts, covenant LTV on neoclouds, the quarterly
 redemption gate on private-credit funds, capital calls on sovereign funds). They belong with the
 agents; until they move there, the live view computes them here, only to show them.
@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from sim.config import ASSETS
-from sim.constraints import maintenance_margins
 
 USED_CAP = 2.0          # ratios are shown up to twice the limit
 GPU = ASSETS.index("used_gpu")
@@ -60,7 +59,8 @@ def agent_assets(model) -> np.ndarray:
 
 
 def _margins(model) -> np.ndarray:
-    return maintenance_margins(model.margin, model.realised_vol(), model.vol)
+    """This week's maintenance margin per asset (the cascade's own figure)."""
+    return model.market.margins()[1]
 
 
 def _hedge_fund(model, agent, mm) -> Headroom:
@@ -82,8 +82,7 @@ def _neocloud(model, agent) -> Headroom:
     price = float(p[GPU])
     hc = haircut(price, 1.0, model.cfg.neoclouds.haircut_slope)
     ltv = float(loan_to_value(np.array([loans]), np.array([fleet]), price, hc)[0])
-    cov = getattr(model, "covenant_ltv", None)
-    limit = float(cov[j]) if cov is not None else float(model.cfg.neoclouds.ltv_max)
+    limit = float(model.neoclouds.covenant_ltv[j])
     return Headroom(Limit.COVENANT, _cap(ltv / limit if limit > 0 else USED_CAP),
                     f"loan-to-value {ltv:.2f} against a covenant of {limit:.2f} (GPU loans ${loans:,.1f}bn)")
 
@@ -102,7 +101,7 @@ def _credit_fund(model, agent, nav: np.ndarray) -> Headroom:
 def _sovereign(model, agent) -> Headroom:
     b, p = model.book, model.prices
     i = model.sovereigns.index(agent)
-    undrawn = float(model.commitments[i].sum())
+    undrawn = float(model.sovereigns.commitments[i].sum())
     liquid = max(float(b.cash[agent.row]), 0.0) + float(b.units[agent.row] @ p)
     used = undrawn / liquid if liquid > 1e-12 else (USED_CAP if undrawn > 0 else 0.0)
     return Headroom(Limit.COMMITMENT, _cap(used), f"undrawn commitments ${undrawn:,.1f}bn against liquid assets "
