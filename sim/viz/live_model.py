@@ -98,6 +98,34 @@ class History:
         return self.weeks[max(0, min(int(week), len(self.weeks) - 1))]
 
 
+class DisplayPace:
+    """Keeps Play at the pace of the browser that shows it: a step waits (briefly) until the browser
+    has drawn the last frame rendered for it, so at most one frame is in flight. Without this, a
+    server faster than the browser queues frames: the page lags behind the model and Pause acts
+    late. A model no browser has acknowledged (tests, scripts) never waits."""
+
+    WAIT_S = 0.5        # at most this long per step: a stalled browser slows Play, never stops it
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.rendered = -1      # the last frame (week) rendered for the browser
+        self.shown = -1         # the last frame the browser says it has drawn
+
+    def frame_rendered(self, week: int) -> None:
+        with self._cond:
+            self.rendered = max(self.rendered, int(week))
+
+    def frame_shown(self, week: int) -> None:
+        with self._cond:
+            self.shown = max(self.shown, int(week))
+            self._cond.notify_all()
+
+    def wait(self) -> None:
+        with self._cond:
+            if self.shown >= 0:
+                self._cond.wait_for(lambda: self.shown >= self.rendered, timeout=self.WAIT_S)
+
+
 class LiveModel(DryPowderModel):
     """:class:`DryPowderModel` for the page. ``LiveModel(scenario_name="baseline", seed=None, **headline,
     compare=None)``: ``scenario_name`` a name from :func:`default_choices` (or ``choices``), ``seed``
@@ -121,6 +149,7 @@ class LiveModel(DryPowderModel):
         super().__init__(cfg)
         self.view_params = _view_params(name, cfg)
         self.lock = threading.RLock()
+        self.display = DisplayPace()
         self.history = History()
         self.history.record(self)
         self.twin: DryPowderModel | None = None
@@ -131,6 +160,7 @@ class LiveModel(DryPowderModel):
 
     def step(self) -> None:
         # (Mesa has counted this step in ``self.steps`` already; Play and Step stop at the horizon)
+        self.display.wait()
         with self.lock:
             super().step()
             self.history.record(self)

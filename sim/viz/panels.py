@@ -27,8 +27,9 @@ VUE = Path(__file__).parent / "vue"
 
 
 @solara.component_vue(str(VUE / "network.vue"))
-def NetworkView(layout_json: str, state_json: str, replay_json: str = "", selected: int = -1,
+def NetworkView(layout_json: str, state_json: str, replay_json: str = "", selected: int = -1, frame: int = 0,
                 event_node_click: Callable[[int], None] | None = None,
+                event_drawn: Callable[[int], None] | None = None,
                 event_close_replay: Callable[[Any], None] | None = None):
     pass
 
@@ -127,7 +128,9 @@ def LiveView(model) -> None:
         Readouts(model, int(model.steps))
         with solara.Row(classes=["dp-live-row"], gap="10px"):
             with solara.Column(classes=["dp-live-net"], gap="0px"):
+                model.display.frame_rendered(int(model.steps))
                 NetworkView(layout_json=layout, state_json=json.dumps(net), replay_json=replay, selected=selected,
+                            frame=int(model.steps), event_drawn=model.display.frame_shown,
                             event_node_click=pick_agent, event_close_replay=lambda *_: state.replay_week.set(None))
             with solara.Column(classes=["dp-live-charts"], gap="2px"):
                 for name in KEY_CHARTS:
