@@ -1,12 +1,14 @@
-"""Make docs/img/viz.png: the live view (``drypowder viz``) at week 84 of ``dry_powder_exhausted``.
+"""Make docs/img/viz.png: the live view (``drypowder viz``) of ``dry_powder_exhausted`` at week 84,
+replaying that run's largest cascade on the network, as a 1280 x 800 laptop screen shows it.
 
     .venv/bin/python scripts/make_viz_screenshot.py
 
-Starts ``drypowder viz dry_powder_exhausted`` on a free port of 127.0.0.1 (telemetry off), sets
-"Weeks per Step / Play frame" to 12, clicks Step until the page shows "Week 84 / 156", waits for
-every figure to load and screenshots the page, laid out 1280 CSS px wide, as a 1100 x 870 PNG, in
-Debian's headless Chromium (/usr/bin/chromium, from scripts/install_browser.sh; Playwright's own
-browser download is never used). The server is always stopped. Takes about 30 s.
+Starts ``drypowder viz dry_powder_exhausted`` on a free port of 127.0.0.1, clicks Mesa's Step until
+the page shows week 84, clicks the cascade timeline at the week with the largest forced sales (found
+by running the same model here: same config, same seed, same numbers), steps the replay to its
+busiest round and screenshots the page in Debian's headless Chromium (/usr/bin/chromium, from
+scripts/install_browser.sh; Playwright's own browser download is never used). The server is
+always stopped. Takes about a minute.
 """
 
 from __future__ import annotations
@@ -21,49 +23,49 @@ sys.path.insert(0, str(ROOT))
 from sim.viz_server import CHROMIUM, CHROMIUM_ARGS, live_server  # noqa: E402
 
 OUT = ROOT / "docs" / "img" / "viz.png"
-SCENARIO, WEEK, PER_FRAME = "dry_powder_exhausted", 84, 12
-# the page laid out 1280 CSS px wide (as on a laptop), drawn at 1100/1280 scale: a 1100 x 870 PNG
-VIEWPORT, SCALE = {"width": 1280, "height": 1012}, 1100 / 1280
+SCENARIO, WEEK = "dry_powder_exhausted", 84
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def largest_cascade(week: int) -> tuple[int, int, int]:
+    """(week, number of rounds, busiest round's position) of the largest forced sales up to ``week``."""
+    from sim.viz.live_model import LiveModel
+    from sim.viz.network_view import forced_events
+    m = LiveModel(SCENARIO)
+    for _ in range(week):
+        m.step()
+    ev = forced_events(m.events_frame())
+    w = int(ev.groupby("step")["value_bn"].sum().idxmax())
+    part = ev[ev["step"] == w]
+    rounds = sorted(part["round"].unique().tolist())
+    busiest = int(part.groupby("round")["agent_id"].nunique().idxmax())
+    return w, len(rounds), rounds.index(busiest)
 
 
 def shoot(url: str, sync_playwright) -> None:
+    replay_week, n_rounds, busiest = largest_cascade(WEEK)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport=VIEWPORT, device_scale_factor=SCALE)
+            page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(60_000)
             page.goto(url, wait_until="domcontentloaded")
-            page.wait_for_selector("img.dp-network")
-            counter = page.locator(".dp-step-counter")
-            if not counter.inner_text().startswith("Week 0 /"):
-                sys.exit(f"unexpected start: {counter.inner_text()!r}")
-            # weeks per step: PER_FRAME, by keyboard on the slider of the Run card
-            thumb = page.locator(".dp-run [role=slider]")
-            thumb.focus()
-            for _ in range(PER_FRAME - 1):
-                page.keyboard.press("ArrowRight")
-            page.wait_for_function("n => document.querySelector('.dp-run').innerText"
-                                   ".includes(`Weeks per Step / Play frame: ${n}`)", arg=PER_FRAME)
-            week = 0
-            while week < WEEK:
-                page.click("button.dp-step")
-                week += PER_FRAME
-                page.wait_for_function("n => document.querySelector('.dp-step-counter').innerText"
+            page.wait_for_selector(".dp-net-svg g.dp-node")
+            step = page.locator(".v-navigation-drawer button", has_text="Step").first
+            for week in range(1, WEEK + 1):
+                step.click()
+                page.wait_for_function("n => document.querySelector('.dp-readout-step').innerText"
                                        ".startsWith(`Week ${n} /`)", arg=week)
-            page.wait_for_function("n => document.querySelector('.dp-readout-step').innerText"
-                                   ".startsWith(`Week ${n} /`)", arg=WEEK)
-            # every figure loaded with a real size, and no image changing any more
-            page.wait_for_function("() => [...document.querySelectorAll('img.dp-figure')]"
-                                   ".every(i => i.complete && i.naturalWidth > 200)")
-            srcs = None
-            while srcs != (now := page.eval_on_selector_all("img.dp-figure", "l => l.map(i => i.src.length)")):
-                srcs = now
-                page.wait_for_timeout(1500)
-            # Solara's "This website runs on Solara" badge would cover the bottom-right chart
-            page.add_style_tag(content='div:has(> b > a[href="https://solara.dev"]) { display: none; }')
+            hit = page.locator(".dp-chart-timeline .dp-chart-hit")
+            box = hit.bounding_box()
+            hit.click(position={"x": box["width"] * (replay_week + 0.2) / 156, "y": box["height"] / 2})
+            page.wait_for_selector(".dp-replay-round")
+            for _ in range(busiest):
+                page.click(".dp-replay-next")
+            page.wait_for_timeout(800)
             OUT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(OUT))
-            print(" | ".join(page.locator(".dp-readout").all_inner_texts()))
+            print(page.inner_text(".v-app-bar").strip(), "|", page.inner_text(".dp-replay-text"))
         finally:
             browser.close()
 

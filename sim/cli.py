@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("config", nargs="?", help="YAML path or scenario name (default: baseline)")
     z.add_argument("--port", type=port, default=8765)
     z.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    z.add_argument("--out", type=Path, help="parent folder for the page's saved run folders (default: runs/)")
 
     q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale stress test (Cont-Schaanning rules)")
     q.add_argument("--balance-sheets", type=Path,
@@ -189,10 +190,12 @@ def cmd_validate(args) -> int:
 
 
 def cmd_viz(args) -> int:
-    from sim.viz import serve      # (start-up time: the live view imports Solara)
+    from sim.viz.server import serve      # (start-up time: the live view imports Solara)
     path = resolve_config_arg(args.config)
     load_config(path)   # fail fast on a bad config, before starting a server
-    return serve(path, args.port, host=args.host)
+    if args.out is not None:
+        check_writable(args.out)
+    return serve(path, args.port, host=args.host, out=args.out)
 
 
 def cmd_validate_peer(args) -> int:

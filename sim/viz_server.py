@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Debian's Chromium (scripts/install_browser.sh); Playwright's own browser download is never used.
 CHROMIUM = Path("/usr/bin/chromium")
 #: Without the networking flags Chromium tries to reach Google's services, which a closed network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def free_port() -> int:
@@ -28,11 +28,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(port: int, config: str | None = None) -> list[str]:
-    """``drypowder viz [CONFIG] --port P`` (the console script next to this interpreter, else the module)."""
+def server_command(port: int, config: str | None = None, extra_args: tuple[str, ...] = ()) -> list[str]:
+    """``drypowder viz [CONFIG] --port P [EXTRA]`` (the console script next to this interpreter, else
+    the module)."""
     exe = Path(sys.executable).parent / "drypowder"
     head = [str(exe)] if exe.exists() else [sys.executable, "-m", "sim.cli"]
-    return [*head, "viz", *([config] if config else []), "--port", str(port)]
+    return [*head, "viz", *([config] if config else []), "--port", str(port), *extra_args]
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float) -> None:
@@ -63,12 +64,14 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def live_server(log_path: Path, config: str | None = None, timeout_s: float = 90.0) -> Iterator[dict]:
-    """Serve the live view (telemetry off) and yield ``{"url", "cmd", "log"}``; the server and its
-    children are stopped on exit. A server that exits or does not listen within ``timeout_s`` raises
-    RuntimeError or TimeoutError, with the end of its log in the message."""
+def live_server(log_path: Path, config: str | None = None, timeout_s: float = 90.0,
+                extra_args: tuple[str, ...] = ()) -> Iterator[dict]:
+    """Serve the live view (telemetry off) and yield ``{"url", "cmd", "log", "pid"}`` (``pid``: the
+    ``drypowder viz`` process); the server and its children are stopped on exit. A server that exits
+    or does not listen within ``timeout_s`` raises RuntimeError or TimeoutError, with the end of its
+    log in the message."""
     port = free_port()
-    cmd = server_command(port, config)
+    cmd = server_command(port, config, tuple(extra_args))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     with open(log_path, "wb") as log:
@@ -78,6 +81,6 @@ def live_server(log_path: Path, config: str | None = None, timeout_s: float = 90
             _wait_for_port(port, proc, timeout_s)
         except (RuntimeError, TimeoutError) as exc:
             raise type(exc)(f"{exc}; command {cmd}; log:\n{log_path.read_text(errors='replace')[-3000:]}") from None
-        yield {"url": f"http://127.0.0.1:{port}/", "cmd": cmd, "log": log_path}
+        yield {"url": f"http://127.0.0.1:{port}/", "cmd": cmd, "log": log_path, "pid": proc.pid}
     finally:
         _stop(proc)
