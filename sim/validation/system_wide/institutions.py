@@ -19,19 +19,9 @@ from enum import IntEnum
 import numpy as np
 
 from sim.validation.system_wide.data import BankData
-from sim.validation.system_wide.networks import CLASS_SIZES, N_FUNDS
-
-#: Column ranges of each asset class among the 93 securities.
-CLASS_SLICES = tuple(slice(sum(CLASS_SIZES[:c]), sum(CLASS_SIZES[:c + 1])) for c in range(len(CLASS_SIZES)))
-N_SECURITIES = sum(CLASS_SIZES)
-
-
-class AssetClass(IntEnum):
-    GOV_BONDS = 0
-    CORP_BONDS = 1
-    EQUITIES = 2
-    OTHER_TRADABLES = 3
-
+from sim.validation.system_wide.networks import N_FUNDS
+from sim.validation.system_wide.sums import ledger_sum
+from sim.validation.system_wide.universe import CLASS_SLICES, N_SECURITIES, AssetClass
 
 class Group(IntEnum):
     """Agent types of the peer economy (participant groups of the cascade)."""
@@ -163,7 +153,7 @@ def bank_sheet(data: BankData) -> BankSheet:
 
 def hf_scale(rrepo: np.ndarray) -> float:
     """Q of SPEC.md §1.2: the share of a bank's reverse repo lent to its hedge fund."""
-    return HF_AGGREGATE_ASSETS / sum(float(x) for x in rrepo) * (1 - HF_LEVERAGE_TARGET)
+    return HF_AGGREGATE_ASSETS / ledger_sum(np.asarray(rrepo, dtype=float)) * (1 - HF_LEVERAGE_TARGET)
 
 
 def hf_class_values(rrepo_i: float, q: float) -> tuple[float, np.ndarray]:

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Securities per asset class, in the peer's order (government bonds, corporate bonds, equities,
-#: other tradables): 93 tradable securities in all.
-CLASS_SIZES = (21, 24, 24, 24)
-CLASS_NAMES = ("govbonds", "corpbonds", "equities", "othertradables")
+from sim.validation.system_wide.sums import peer_sum
+from sim.validation.system_wide.universe import CLASS_SIZES
+
 PORTFOLIO_SEED_BASE = 29979
 LINK_PROBABILITY = 0.5
 N_FUNDS = 5           # representative asset managers (rows 96..100)
@@ -77,7 +76,7 @@ def _draw_links(rng, lending, borrowing, out, rem_a, rem_l) -> None:
     """Step 1-2 of SPEC.md §3.2: 10,000 candidate (lender, borrower) pairs, accepted with p = 1/2."""
     n = len(lending)
     pairs = rng.randint(0, n, size=(INTERBANK_DRAWS, 2))
-    left = sum(lending)  # mode A: total lending < total borrowing in this data
+    left = peer_sum(lending)  # mode A: total lending < total borrowing in this data
     for i, j in pairs:
         accept = rng.random_sample() <= LINK_PROBABILITY
         if (i != j and accept and out[i, j] == 0 and lending[i] != 0 and borrowing[j] != 0
@@ -115,13 +114,13 @@ def _interbank_once(rng, lending: list[float], borrowing: list[float]) -> tuple[
     out = np.zeros((n, n))
     rem_a = np.array(lending, dtype=np.float64)
     rem_l = np.array(borrowing, dtype=np.float64)
-    if int(sum(lending)) > int(sum(borrowing)):
+    if int(peer_sum(lending)) > int(peer_sum(borrowing)):
         raise ValueError("total interbank lending exceeds borrowing: the peer's 'mode L' is not supported")
     _draw_links(rng, lending, borrowing, out, rem_a, rem_l)
-    if sum(rem_a) > 0:
+    if peer_sum(rem_a) > 0:
         _place_rest(rng, out, rem_a, rem_l)
-    if sum(rem_a) != 0:
-        raise InterbankNetworkError(f"{sum(rem_a)} of interbank lending could not be placed")
+    if peer_sum(rem_a) != 0:
+        raise InterbankNetworkError(f"{peer_sum(rem_a)} of interbank lending could not be placed")
     return out, rem_l
 
 
