@@ -1,36 +1,34 @@
-"""The common identity of every holder: a Mesa agent fixed at its node of the claims network, whose
-balance sheet is row ``row`` of the model's :class:`sim.balance_sheets.Book`. Agents decide; the
-arithmetic runs on the arrays."""
+"""What every agent type shares: the Mesa agent of one holder, and the group that acts for its members.
+
+A :class:`Holder` is a Mesa agent fixed at its node of the claims network; its balance sheet is row
+``row`` of the model's :class:`sim.balance_sheets.Book`. An :class:`AgentGroup` holds the rules of
+one agent type as vectorised methods over its members' rows (a contiguous block of the book), the
+array-fast form of Mesa's ``model.agents_by_type[T].do(...)``: ``model.neoclouds.buy_gpus()`` runs
+the rule for every neocloud at once.
+"""
 
 from __future__ import annotations
+
+from typing import Generic, Iterator, TypeVar
 
 import mesa
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from sim.domain import AgentKind
+
 
 class Holder(FixedAgent):
     """A holder of assets and claims. Subclasses set ``kind`` (the agent type used in outputs)."""
 
-    kind = "holder"
+    kind: AgentKind
 
     def __init__(self, model: mesa.Model, name: str):
         super().__init__(model)
         self.name = name
-        self.row = -1            # set when the model lays out the book
+        self.row = -1            # set when the economy lays out the book
         self._defaulted = False
         self.default_step: int | None = None
-
-    @property
-    def cell(self):
-        """The holder's node of the model's network space (the space is built on first use)."""
-        if self._mesa_cell is None and getattr(self.model, "_space", 0) is None:
-            self.model.space                      # builds the space and fixes every holder to its node
-        return self._mesa_cell
-
-    @cell.setter
-    def cell(self, cell) -> None:
-        FixedAgent.cell.fset(self, cell)
 
     @property
     def defaulted(self) -> bool:
@@ -50,26 +48,47 @@ class Holder(FixedAgent):
         return float(self.model.book.cash[self.row])
 
     @property
-    def holdings_value(self) -> np.ndarray:
-        return self.model.book.units[self.row] * self.model.prices
-
-    @property
-    def assets(self) -> float:
-        return float(self.model.total_assets()[self.row])
-
-    @property
-    def liabilities(self) -> float:
-        return float(self.model.book.total_liabilities()[self.row])
-
-    @property
     def equity(self) -> float:
         return float(self.model.equity()[self.row])
 
-    def balance_sheet(self) -> dict[str, float]:
-        return {"assets": self.assets, "liabilities": self.liabilities, "equity": self.equity}
-
-    def step(self) -> None:  # decisions happen in the model's stages; see the subclasses
-        pass
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, row={self.row})"
+
+
+H = TypeVar("H", bound=Holder)
+
+
+class AgentGroup(Generic[H]):
+    """The members of one agent type, whose rows form the contiguous block ``rows`` of the book."""
+
+    kind: AgentKind
+
+    def __init__(self, model, members: list[H]):
+        self.model = model
+        self.members = members
+        start = members[0].row if members else 0
+        if [a.row for a in members] != list(range(start, start + len(members))):
+            raise ValueError(f"{self.kind} rows must be one contiguous block of the book")
+        self.rows = slice(start, start + len(members))
+        self.row_index = np.arange(start, start + len(members))
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __iter__(self) -> Iterator[H]:
+        return iter(self.members)
+
+    def __getitem__(self, i: int) -> H:
+        return self.members[i]
+
+    def __bool__(self) -> bool:
+        return bool(self.members)
+
+    @property
+    def alive(self) -> np.ndarray:
+        """Which members have not defaulted (a view of ``model.alive``)."""
+        return self.model.alive[self.rows]
+
+    def index(self, agent: H) -> int:
+        """Position of ``agent`` in the group (its row minus the block's first row)."""
+        return agent.row - self.rows.start

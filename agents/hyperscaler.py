@@ -1,7 +1,14 @@
-"""Hyperscalers: AI capex as a strategic choice, funded by a waterfall.
+"""Hyperscalers: AI capex as a strategic choice, funded by a waterfall (MODEL.md §4, §5).
+
+Each week a hyperscaler collects operating cash flow and pays coupons and dividends
+(:meth:`Hyperscalers.collect_cash_flows`), then funds the week's capex: cash above its floor first,
+buybacks halted when cash runs short, and a bond request to the dry-powder pool for the rest
+(:meth:`Hyperscalers.plan_capex`). Issuance the pool cannot absorb is raised by selling the firm's
+own Treasuries (:meth:`Hyperscalers.sell_own_treasuries`), then by crowding out. Capex is paid after
+the cascade from cash (:meth:`Hyperscalers.spend_capex`).
 
 Once a quarter each firm picks a multiplier m_i on its planned capex path from a small strategy
-set. Payoff over the coming year (MODEL.md §4):
+set (:meth:`Hyperscalers.play_capex_game`). Payoff over the coming year:
 
     U_i = M * c_i / sum_j c_j - r_i * new_debt_i - phi * (s / s0) * max(0, -FCF_i) - c_i / life
 
@@ -18,12 +25,19 @@ import itertools
 
 import numpy as np
 
-from agents.base import Holder
+from agents.base import AgentGroup, Holder
 from sim.config import HyperscalerFirm
+from sim.domain import AgentKind, Asset, Constraint
+
+
+def _payable(amount: float, cash: float) -> float:
+    """What a payment of ``amount`` to outside the model can be: never negative, never more than the
+    cash there is (the rest is not paid)."""
+    return min(max(amount, 0.0), max(cash, 0.0))
 
 
 class Hyperscaler(Holder):
-    kind = "hyperscaler"
+    kind = AgentKind.HYPERSCALER
 
     def __init__(self, model, firm: HyperscalerFirm):
         super().__init__(model, firm.name)
@@ -40,6 +54,164 @@ class Hyperscaler(Holder):
         """Non-AI OCF growing steadily plus the AI margin on AI revenue growth since t=0, $bn/yr."""
         return operating_cash_flow(self.firm.ocf_bn, self.firm.ai_revenue_share, t_years, ocf_growth, ai_margin,
                                    ai_revenue_bn, ai_revenue0_bn)
+
+
+class Hyperscalers(AgentGroup[Hyperscaler]):
+    """The five spenders: cash flows, the capex race, the funding waterfall and capex spent."""
+
+    kind = AgentKind.HYPERSCALER
+
+    def __init__(self, model, members: list[Hyperscaler]):
+        super().__init__(model, members)
+        n = len(members)
+        self.coupon_rate = np.full(n, model.cfg.hyperscalers.initial_coupon_pct / 100)   # blended coupon of each firm's debt
+        self.capex_stock = np.zeros(n)                # capex in place, depreciating over the GPUs' life
+        self.capex_due = np.zeros(n)                  # this week's capex to pay after the cascade
+        self.nash_multiplier = np.ones(n)
+        self.coop_multiplier = np.ones(n)
+        self.multiplier_means = (_mean(self.nash_multiplier), _mean(self.coop_multiplier))   # as reported
+        self.capex_planned_bn = 0.0                   # this week's plan and what was paid
+        self.capex_realized_bn = 0.0
+        self.total_capex_planned_bn = 0.0
+        self.total_capex_realized_bn = 0.0
+        self.total_issuance_bn = 0.0
+        self.power_limited_share = 0.0                # share of the plan the grid cannot connect this week
+
+    # ---------------------------------------------------------------- 2. cash flows
+    def collect_cash_flows(self) -> None:
+        """Operating cash flow in, then coupons and dividends out, as far as cash goes. (Five firms:
+        Python floats, one firm at a time, cost less than array operations.)"""
+        m = self.model
+        c, b, dt, t = m.cfg, m.book, m.dt, m.t_years
+        cash = b.cash
+        growth, margin = c.hyperscalers.ocf_growth, c.ai.hyperscaler_margin
+        received = coupons = dividends = 0.0
+        for i, h in enumerate(self.members):
+            row, firm = h.row, h.firm
+            ocf = operating_cash_flow(firm.ocf_bn, firm.ai_revenue_share, t, growth, margin, m.world.ai_revenue,
+                                      m.world.ai_revenue0)
+            inflow = (ocf if ocf > 0.0 else 0.0) * dt
+            have = float(cash[row]) + inflow
+            coupon = _payable(float(b.external_debt[row] * self.coupon_rate[i]) * dt, have)
+            have -= coupon
+            dividend = _payable(firm.dividends_bn * dt, have)
+            cash[row] = have - dividend
+            received += inflow
+            coupons += coupon
+            dividends += dividend
+        b.record(received, "operating_cash_flow")
+        b.record(-coupons, "coupons_to_bondholders")
+        b.record(-dividends, "shareholder_payouts")
+
+    # ---------------------------------------------------------------- 3. decisions
+    def plan_capex(self, requests) -> None:
+        """This week's capex and its funding: the quarterly race first, then for each firm the capex
+        due (capped by the grid when power limits are on), buybacks halted or resumed, and a bond
+        request to the pool for what cash above the floor cannot cover."""
+        m = self.model
+        hs, power, b, dt, t = m.cfg.hyperscalers, m.cfg.power, m.book, m.dt, m.t_years
+        if (m.steps - 1) % hs.decision_every_steps == 0:
+            self.play_capex_game()
+        self.capex_planned_bn = 0.0
+        self.power_limited_share = 0.0
+        cash = b.cash
+        for i, h in enumerate(self.members):
+            row, firm = h.row, h.firm
+            plan = h.planned_capex_rate(t, hs.capex_growth) * dt
+            self.capex_planned_bn += plan
+            capex = plan * h.capex_multiplier
+            if power.enabled:   # capex beyond what the grid can connect is deferred, not spent
+                deployable = firm.capex_2026_bn * (1.0 + power.deployable_growth) ** t * dt
+                if capex > deployable:
+                    self.power_limited_share += (capex - deployable) / max(self.capex_planned_bn, 1e-12) / len(self)
+                    capex = deployable
+            self.capex_due[i] = capex
+            buybacks = 0.0 if h.buybacks_halted else firm.buybacks_bn * dt
+            floor = hs.cash_floor_share * firm.cash_bn
+            available = float(cash[row]) - floor
+            if available < capex + buybacks:
+                h.buybacks_halted = True
+                buybacks = 0.0
+            elif h.buybacks_halted and available > capex + firm.buybacks_bn * dt + hs.buyback_resume_cash_share * firm.cash_bn:
+                h.buybacks_halted = False
+            if buybacks > 0:
+                b.pay_from_cash(row, buybacks, "shareholder_payouts")
+            need = capex - max(float(cash[row]) - floor, 0.0)
+            if need > 0:
+                requests.append((row, need, True, "bonds"))
+
+    def play_capex_game(self) -> None:
+        """The quarterly race: every firm's multiplier at the Nash equilibrium (and the cooperative
+        optimum, reported beside it)."""
+        m = self.model
+        hs, c, t = m.cfg.hyperscalers, m.cfg, m.t_years
+        world = m.world
+        plan = np.array([h.planned_capex_rate(t, hs.capex_growth) for h in self.members])
+        ocf = np.array([h.operating_cash_flow_rate(t, hs.ocf_growth, c.ai.hyperscaler_margin, world.ai_revenue,
+                                                   world.ai_revenue0) for h in self.members])
+        payouts = np.array([h.firm.dividends_bn + h.firm.buybacks_bn for h in self.members])
+        spare = np.array([max(m.book.cash[h.row] - hs.cash_floor_share * h.firm.cash_bn, 0.0) for h in self.members])
+        coc = m.pool.coc
+        rate = np.full(len(self), coc.ust10y + coc.ig_spread + hs.bond_coupon_spread_bp / 1e4)
+        penalty = hs.fcf_penalty * coc.ig_spread / m.pool.s0
+        prize = hs.race_prize_multiple * world.ai_revenue
+        options = 1.0 + np.array(hs.capex_adjustments)
+        nash, coop = capex_game(plan, options, prize_bn=prize, financing_rate=rate, ocf=ocf, payouts=payouts,
+                                spare_cash=spare, burn_penalty=penalty, life_years=hs.gpu_life_years)
+        self.nash_multiplier, self.coop_multiplier = nash, coop
+        self.multiplier_means = (_mean(nash), _mean(coop))
+        for h, mult in zip(self.members, nash):
+            h.capex_multiplier = float(mult)
+
+    # ---------------------------------------------------------------- 4. funding
+    def issue_debt(self, row: int, amount: float) -> None:
+        """Bonds sold at y + s + the issuer spread; the coupon of the firm's debt is the blend."""
+        if amount <= 0:
+            return
+        m = self.model
+        b = m.book
+        i = row - self.rows.start
+        rate = m.pool.coc.ust10y + m.pool.coc.ig_spread + m.cfg.hyperscalers.bond_coupon_spread_bp / 1e4
+        old = b.external_debt[row]
+        b.external_debt[row] = old + amount
+        self.coupon_rate[i] = (self.coupon_rate[i] * old + rate * amount) / (old + amount)
+
+    def sell_own_treasuries(self, row: int, amount: float) -> float:
+        """A hyperscaler short of bond buyers sells its own Treasuries first: queued for round 0 of the
+        cascade; capex is paid after the cascade, from the proceeds. Returns the value queued."""
+        m = self.model
+        p = m.prices[Asset.UST]
+        value = m.book.units[row, Asset.UST] * p
+        take = min(amount, value)
+        if take > 0:
+            m.cascade.queue_sale(row, Asset.UST, take / p, Constraint.CROWDING_OUT)
+        return take
+
+    # ---------------------------------------------------------------- 7. capex spent
+    def spend_capex(self) -> None:
+        """Capex is paid once funding (and any sale of own Treasuries) is in; what cannot be paid
+        is not spent: realised capex falls short of the plan."""
+        m = self.model
+        b = m.book
+        self.capex_realized_bn = 0.0
+        life = m.cfg.hyperscalers.gpu_life_years
+        for i, h in enumerate(self.members):
+            row = h.row
+            spend = min(float(self.capex_due[i]), max(float(b.cash[row]), 0.0))
+            b.external(row, -spend, "capex_spent")
+            b.other_assets[row] += spend
+            self.capex_realized_bn += spend
+            # capex in place depreciates over the GPUs' economic life
+            depreciation = float(self.capex_stock[i]) * m.dt / life
+            b.other_assets[row] -= depreciation
+            self.capex_stock[i] += spend - depreciation
+        self.total_capex_planned_bn += self.capex_planned_bn
+        self.total_capex_realized_bn += self.capex_realized_bn
+
+
+def _mean(x: np.ndarray) -> float:
+    """float(np.mean(x)) (1 for an empty array): the same sum divided by the count."""
+    return float(x.sum() / len(x)) if len(x) else 1.0
 
 
 def planned_capex(capex_2026_bn, t_years: float, growth: float):

@@ -27,21 +27,14 @@ from typing import NamedTuple
 import mesa
 import numpy as np
 
+from sim.arrays import fast_any, fast_sum
 from sim.config import RetailConfig
+from sim.config_sections import weight_vector
 from sim.constraints import margin_call_sales
-
-# Asset weights of retail portfolios (order of sim.config.ASSETS): momentum names dominate.
-RETAIL_WEIGHTS = np.array([0.06, 0.0, 0.45, 0.27, 0.13, 0.08, 0.01, 0.0])
-
-#: 13-week log return above which FOMO buying no longer intensifies.
-MOMENTUM_SIGNAL_CAP = 0.5
+from sim.domain import AgentKind
 
 _NO_ROWS = np.zeros(0, dtype=np.intp)
 
-# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
-# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
-_sum = np.add.reduce
-_any = np.logical_or.reduce
 
 #: Holders per BLAS call in vector-matrix products over holders. OpenBLAS runs larger (8 x N)
 #: products on several threads, which spins the other core for little gain (and slows parallel runs).
@@ -79,7 +72,7 @@ class RetailOrders(NamedTuple):
     def totals(self, n_assets: int) -> np.ndarray:
         """Net units sold of each asset (n_assets,)."""
         out = np.zeros(n_assets)
-        out[self.assets] = self.side * _sum(self.units, 1)
+        out[self.assets] = self.side * fast_sum(self.units, 1)
         return out
 
     def traded_assets(self, totals: np.ndarray) -> list[int]:
@@ -89,68 +82,35 @@ class RetailOrders(NamedTuple):
         return [k for i, k in enumerate(self.assets.tolist()) if t[k] != 0 or bool(self.units[i].any())]
 
 
-class RetailPopulation(mesa.Agent):
-    kind = "retail"
+def _draw_accounts(params: RetailConfig, rng: np.random.Generator, weights0: np.ndarray, assets: np.ndarray):
+    """The accounts at t=0: lognormal wealth, a share on margin at ``margin_leverage``, Dirichlet
+    weights around ``weights0``. Returns (wealth share, debt, cash, weights and units asset-major
+    over ``assets``, gross assets), margin accounts first, so that margin calls read one block."""
+    n = params.holders
+    if n == 0:
+        empty = np.zeros((len(assets), 0))
+        return np.zeros(0), np.zeros(0), np.zeros(0), empty, empty.copy(), np.zeros(0)
+    wealth = rng.lognormal(0.0, params.wealth_dispersion, n)
+    wealth *= params.wealth_bn / wealth.sum()
+    wealth_share = wealth / wealth.sum()
+    on_margin = rng.random(n) < params.margin_share
+    leverage = np.where(on_margin, params.margin_leverage, 1.0)
+    gross = wealth * leverage
+    debt = gross - wealth
+    cash = gross * params.cash_share
+    alpha = params.weight_concentration * weights0 + 1e-3
+    weights = rng.dirichlet(alpha, n) * (weights0 > 0)
+    weights /= weights.sum(axis=1, keepdims=True)
+    units = (gross - cash)[:, None] * weights        # prices are 1 at t=0
+    order = np.argsort(~(debt > 0), kind="stable")
+    weights_t = np.take(weights.T[assets], order, axis=1)     # (held assets, holders), C order
+    units_t = np.take(units.T[assets], order, axis=1)
+    return wealth_share[order], debt[order], cash[order], weights_t, units_t, gross[order].copy()
 
-    def __init__(self, model: mesa.Model, params: RetailConfig, rng: np.random.Generator):
-        super().__init__(model)
-        self.name = "Retail holders"
-        self.row = -1
-        self.defaulted = False
-        n = params.holders
-        self.params = params
-        self.n = n
-        k = self.n_assets = len(RETAIL_WEIGHTS)
-        self.assets = np.flatnonzero(RETAIL_WEIGHTS > 0)    # the assets stored (rows of _ut and _wt)
-        self._slot = np.full(k, -1)                          # asset index -> row of _ut and _wt
-        self._slot[self.assets] = np.arange(len(self.assets))
-        if n == 0:
-            self.cash = np.zeros(0)
-            self._ut = np.zeros((len(self.assets), 0))
-            self.debt = np.zeros(0)
-            self._wt = np.zeros((len(self.assets), 0))
-            self.peak = np.zeros(0)
-            self.closed = np.zeros(0, dtype=bool)
-            self.wealth_share = np.zeros(0)
-            self.margin_accounts = np.zeros(0, dtype=int)
-            self._buf = np.zeros((len(self.assets), 0))
-            self._held = np.zeros(k, dtype=bool)
-            self._least_weight, self._most_weight_total = np.zeros(len(self.assets)), 0.0
-            self._n_margin = 0
-            self.units_total = np.zeros(k)
-            return
-        wealth = rng.lognormal(0.0, 1.0, n)
-        wealth *= params.wealth_bn / wealth.sum()
-        self.wealth_share = wealth / wealth.sum()
-        on_margin = rng.random(n) < params.margin_share
-        leverage = np.where(on_margin, params.margin_leverage, 1.0)
-        gross = wealth * leverage
-        self.debt = gross - wealth
-        self.cash = gross * params.cash_share
-        alpha = 20.0 * RETAIL_WEIGHTS + 1e-3
-        weights = rng.dirichlet(alpha, n) * (RETAIL_WEIGHTS > 0)
-        weights /= weights.sum(axis=1, keepdims=True)
-        units = (gross - self.cash)[:, None] * weights        # prices are 1 at t=0
-        # holders are stored margin accounts first, so that margin calls read a contiguous block
-        order = np.argsort(~(self.debt > 0), kind="stable")
-        self.wealth_share, self.debt, self.cash, gross = (self.wealth_share[order], self.debt[order],
-                                                          self.cash[order], gross[order])
-        self._wt = np.take(weights.T[self.assets], order, axis=1)     # (held assets, holders), C order
-        self._ut = np.take(units.T[self.assets], order, axis=1)
-        self.peak = gross.copy()
-        self.closed = np.zeros(n, dtype=bool)
-        self._n_margin = int(np.count_nonzero(self.debt > 0))
-        self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
-        self._buf = np.empty_like(self._ut)                    # scratch for the week's momentum book
-        self._held = self._held_assets()                       # assets some holder can ever own
-        self._weight_bounds()
-        self.units_total = self.aggregate_units()             # kept up to date by fill()
 
-    # ------------------------------------------------------------------ views
-    @property
-    def cell(self):
-        """The population's node of the model's network space."""
-        return self.model.space[self.unique_id]
+class AssetMajorHoldings:
+    """Holdings and portfolio weights of many holders stored asset-major (``_ut[j, h]``, ``_wt[j, h]``)
+    and only for the assets they can hold (``assets``), with (holders x all assets) views for users."""
 
     @property
     def units(self) -> np.ndarray:
@@ -197,7 +157,55 @@ class RetailPopulation(mesa.Agent):
         """Bounds on sum_k w_hk s_k that hold for every holder (used by :meth:`_momentum_rate`):
         the smallest weight any holder gives each stored asset, and the largest row total."""
         self._least_weight = np.minimum.reduce(self._wt, axis=1) if self.n else np.zeros(len(self.assets))
-        self._most_weight_total = float(np.maximum.reduce(_sum(self._wt, 0))) if self.n else 0.0
+        self._most_weight_total = float(np.maximum.reduce(fast_sum(self._wt, 0))) if self.n else 0.0
+
+    def aggregate_units(self) -> np.ndarray:
+        """Units held by all holders together (K,), summed over holders now. The cascade reads
+        ``units_total`` instead: the same totals kept up to date trade by trade (assigning ``units``
+        recomputes them)."""
+        out = np.zeros(self.n_assets)
+        out[self.assets] = fast_sum(self._ut, 1)
+        return out
+
+    def values(self, prices: np.ndarray) -> np.ndarray:
+        return self.units * prices
+
+    def equity(self, prices: np.ndarray) -> np.ndarray:
+        return self.cash + _vecmat(prices[self.assets], self._ut) - self.debt
+
+
+class RetailPopulation(AssetMajorHoldings, mesa.Agent):
+    kind = AgentKind.RETAIL
+
+    def __init__(self, model: mesa.Model, params: RetailConfig, rng: np.random.Generator):
+        super().__init__(model)
+        self.name = "Retail holders"
+        self.row = -1
+        self.defaulted = False
+        self.book_row_stale = False
+        n = params.holders
+        self.params = params
+        self.n = n
+        weights0 = self.portfolio_weights = np.array(weight_vector(params.portfolio_weights))
+        k = self.n_assets = len(weights0)
+        self.assets = np.flatnonzero(weights0 > 0)          # the assets stored (rows of _ut and _wt)
+        self._slot = np.full(k, -1)                          # asset index -> row of _ut and _wt
+        self._slot[self.assets] = np.arange(len(self.assets))
+        (self.wealth_share, self.debt, self.cash, self._wt, self._ut,
+         self.peak) = _draw_accounts(params, rng, weights0, self.assets)
+        self.closed = np.zeros(n, dtype=bool)
+        self._n_margin = int(np.count_nonzero(self.debt > 0))
+        self.margin_accounts = np.arange(self._n_margin)       # rows that can face margin calls
+        self._buf = np.empty_like(self._ut)                    # scratch for the week's momentum book
+        self._held = self._held_assets()                       # assets some holder can ever own
+        self._weight_bounds()
+        self.units_total = self.aggregate_units()             # kept up to date by fill()
+
+    # ------------------------------------------------------------------ views
+    @property
+    def cell(self):
+        """The population's node of the model's network space."""
+        return self.model.space[self.unique_id]
 
     def savings(self, inflow_bn: float) -> np.ndarray:
         """Each holder's share of a week's savings inflow: ``inflow_bn * wealth_share`` (kept from
@@ -208,20 +216,6 @@ class RetailPopulation(mesa.Agent):
             self._savings_key = key
         return self._savings
 
-    def aggregate_units(self) -> np.ndarray:
-        """Units held by all holders together (K,), summed over holders now. The cascade reads
-        ``units_total`` instead: the same totals kept up to date trade by trade (assigning ``units``
-        recomputes them)."""
-        out = np.zeros(self.n_assets)
-        out[self.assets] = _sum(self._ut, 1)
-        return out
-
-    def values(self, prices: np.ndarray) -> np.ndarray:
-        return self.units * prices
-
-    def equity(self, prices: np.ndarray) -> np.ndarray:
-        return self.cash + _vecmat(prices[self.assets], self._ut) - self.debt
-
     # ------------------------------------------------------------------ rules
     def _momentum_rate(self, r13: np.ndarray, prices: np.ndarray, any_closed: bool | None = None):
         """(rate_h, q_k) with units bought u_hk = rate_h * w_hk * q_k, or None when nobody buys.
@@ -230,8 +224,8 @@ class RetailPopulation(mesa.Agent):
         proportion to w_hk * signal_k: units_hk = spend_h * w_hk * signal_k / (strength_h * P_k)
         = rate_h * w_hk * q_k with rate_h = c_h * min(kappa / 13, 1 / strength_h), q_k = signal_k / P_k.
         """
-        signal = np.minimum(np.maximum(r13, 0.0), MOMENTUM_SIGNAL_CAP)
-        if self.n == 0 or not _any(signal):
+        signal = np.minimum(np.maximum(r13, 0.0), self.params.momentum_signal_cap)
+        if self.n == 0 or not fast_any(signal):
             return None
         cap = self.params.momentum_sensitivity / 13.0
         stored = signal[self.assets]
@@ -261,7 +255,7 @@ class RetailPopulation(mesa.Agent):
         weight total (always within the cap with weights summing to one, s_k <= 0.5 and kappa <= 26),
         and at least w_hk s_k > 0 for an asset k that rose and that every holder holds."""
         return (float(np.maximum.reduce(stored_signal)) * self._most_weight_total * (1.0 + 1e-12) * cap
-                <= 1.0 - 1e-9 and bool(_any(np.multiply(stored_signal, self._least_weight) > 0.0)))
+                <= 1.0 - 1e-9 and bool(fast_any(np.multiply(stored_signal, self._least_weight) > 0.0)))
 
     def _panic(self, prices: np.ndarray, any_closed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, units sold (len(assets), m)) of holders in panic this week; resets their peaks."""
@@ -271,7 +265,7 @@ class RetailPopulation(mesa.Agent):
         in_panic = value < (1.0 - self.params.panic_drawdown) * self.peak
         if self.closed.any() if any_closed is None else any_closed:
             in_panic &= ~self.closed
-        if not _any(in_panic):
+        if not fast_any(in_panic):
             return _NO_ROWS, np.zeros((len(self._ut), 0))
         rows = np.flatnonzero(in_panic)
         sold = self._ut[:, rows] * self.params.panic_sale_share
@@ -303,17 +297,17 @@ class RetailPopulation(mesa.Agent):
         excess -= self.debt[:m]
         excess += self.cash[:m]
         screened = excess < 1e-9 * assets + 1e-12
-        if not _any(screened):
+        if not fast_any(screened):
             return None, None, _NO_ROWS
         cand = np.flatnonzero(screened)
         units = units[:, cand]
         values = units * prices[:, None]
         net_debt = np.maximum(self.debt[cand] - self.cash[cand], 0.0)
         sales_value, closed_idx = margin_call_sales(values.T, net_debt, mm, self.params.margin_leverage)
-        if not _any(sales_value):
+        if not fast_any(sales_value):
             return None, None, _NO_ROWS
         sel = np.flatnonzero(sales_value)
-        total = _sum(values[:, sel], 0)
+        total = fast_sum(values[:, sel], 0)
         frac = np.divide(sales_value[sel], total, out=np.zeros(total.shape), where=total > 0)
         sold = units[:, sel] * np.clip(frac, 0.0, 1.0)
         closed = cand[closed_idx]
@@ -324,7 +318,7 @@ class RetailPopulation(mesa.Agent):
         """The week's voluntary books, both decided on the opening state: panic sales, then momentum
         purchases (the latter written into a scratch array reused every week)."""
         books = []
-        any_closed = bool(_any(self.closed))
+        any_closed = bool(fast_any(self.closed))
         found = self._momentum_rate(r13, prices, any_closed) if self.n else None
         rows, sold = self._panic(prices, any_closed)
         if len(rows) and sold.any():
@@ -390,7 +384,7 @@ class RetailPopulation(mesa.Agent):
                 self.cash += proceeds
             else:
                 self.cash[rows] += proceeds
-            return float(_sum(proceeds)), 0.0
+            return float(fast_sum(proceeds)), 0.0
         sells = np.maximum(proceeds, 0.0)
         idx = slice(None) if rows is None else rows
         cash = self.cash[idx] + sells
@@ -398,6 +392,56 @@ class RetailPopulation(mesa.Agent):
         self.debt[idx] -= repay
         self.cash[idx] = cash - repay
         return float(sells.sum()), float(repay.sum())
+
+    # ------------------------------------------------------------------ the week
+    def save(self) -> None:
+        """The week's savings inflow (``retail.inflow_bn_per_yr``) into cash, in proportion to wealth."""
+        if not self.n:
+            return
+        m = self.model
+        inflow = self.params.inflow_bn_per_yr * m.dt
+        self.cash += self.savings(inflow)       # inflow * wealth share
+        m.book.record(inflow, "retail_savings")
+
+    def margin_act(self, sheet, maintenance_margins: np.ndarray) -> None:
+        """Margin calls at the prices the last round left: a book of sales, and close-outs."""
+        book, closed_rows = self.margin_orders(self.model.prices, maintenance_margins)
+        if book is not None:
+            sheet.books.append(book)
+        if len(closed_rows):
+            self.closed[closed_rows] = True
+            self.model.defaults.by_kind[self.kind] += len(closed_rows)
+
+    def settle_books(self, books: list, totals: list, px: np.ndarray) -> None:
+        """The round's retail books (``totals``: each book's net units) filled at ``px``. Forced sales (margin calls) are bought like any
+        forced sale, their proceeds repay margin debt and closed-out accounts pass their cash to the
+        broker; voluntary trades (momentum, panic) are with other outside investors' brokerage cash
+        and leave the pool as is."""
+        m = self.model
+        b = m.book
+        forced = books[0].label == "margin_call"
+        for book, book_totals in zip(books, totals):
+            sold, repaid = self.settle(book, self.fill(book, px, book_totals), forced)
+            if forced:
+                from_pool = m.pool.take(sold * m.cfg.dry_powder.fire_sale_pool_share)
+                b.record(sold - from_pool, "outside_buyers")
+                b.record(-repaid, "margin_debt_repaid")
+            else:
+                b.record(sold, "retail_trades_with_outside_investors")
+        if forced:
+            to_broker, loss = self.close_accounts()
+            b.record(-to_broker, "margin_debt_repaid")
+            m.defaults.outside_losses_bn += loss          # the brokers are outside creditors
+        self.book_row_stale = True         # the book's retail row is summed up when next needed
+
+    def sync_book_row(self) -> None:
+        """The retail row of the book: the population's total units and debt (cash stays in its
+        arrays). Brought up to date before defaults are settled and at the end of every step."""
+        self.book_row_stale = False
+        b = self.model.book
+        b.units[self.row] = self.units_total
+        b.external_debt[self.row] = fast_sum(self.debt)
+        b.cash[self.row] = 0.0   # retail cash lives in the population's arrays
 
     def close_accounts(self) -> tuple[float, float]:
         """Closed-out margin accounts: their cash goes to the broker against the debt, the unpaid rest

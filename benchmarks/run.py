@@ -260,7 +260,7 @@ def bench_model_before(rep: Report, rev: str | None, tree: Path | None, quick: b
 # 2. The retail update against numpy and Mesa
 # =============================================================================================
 def bench_retail(rep: Report, quick: bool) -> dict:
-    import retail_reference as rr
+    from tests import retail_reference as rr
     weeks = 12 if quick else 26
     mesa_weeks = 1 if quick else 2
     repeats = 2 if quick else 5

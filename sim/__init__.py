@@ -1,7 +1,7 @@
 """drypowder: the AI-capex liquidity cycle as an agent-based model.
 
 ``sim.DryPowderModel`` is the model; the building blocks live in submodules (``sim.liquidity``,
-``sim.markets``, ``sim.cascade``, ``sim.contagion``, ...). The model is imported lazily so that the
+``sim.engine``, ``sim.cascade``, ``sim.contagion``, ...). The model is imported lazily so that the
 command line can validate input before paying for Mesa's import.
 """
 

@@ -16,3 +16,10 @@ def divide_where_positive(num, den, fill) -> np.ndarray:
         return np.divide(num, den)
     out = np.full(np.broadcast_shapes(np.shape(num), np.shape(den)), fill, dtype=float)
     return np.divide(num, den, out=out, where=positive)
+
+
+# The ufunc reductions themselves: ndarray.sum / .any / .all pass through Python-level wrappers in
+# numpy, and the weekly loop calls them thousands of times (the same computation, less overhead).
+fast_sum = np.add.reduce
+fast_any = np.logical_or.reduce
+fast_all = np.logical_and.reduce

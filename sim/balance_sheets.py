@@ -18,13 +18,10 @@ from collections import defaultdict
 
 import numpy as np
 
+from sim.arrays import fast_sum
+
 _INT = (int, np.integer)
 _REAL = (float, int, np.floating, np.integer)
-
-# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
-# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
-_sum = np.add.reduce
-_any = np.logical_or.reduce
 
 
 class Book:
@@ -65,9 +62,9 @@ class Book:
         else:
             np.add.at(self.cash, i, amt)
         if amt.ndim and amt.size and np.minimum.reduce(amt) >= 0:       # all inflows (the usual case): one sum
-            total_in, total_out = float(_sum(amt)), 0.0
+            total_in, total_out = float(fast_sum(amt)), 0.0
         elif amt.ndim and amt.size and np.maximum.reduce(amt) <= 0:     # all outflows
-            total_in, total_out = 0.0, float(_sum(-amt))
+            total_in, total_out = 0.0, float(fast_sum(-amt))
         else:
             total_in = float(np.maximum(amt, 0.0).sum())
             total_out = float(np.maximum(-amt, 0.0).sum())
@@ -123,16 +120,29 @@ class Book:
     def receive(self, rows: int | slice | np.ndarray, amount, category: str) -> None:
         """Cash from outside the model (``amount`` >= 0, distinct rows): ``external(rows, amount, category)``."""
         self.cash[rows] += amount
-        total = float(_sum(amount, axis=None) if isinstance(amount, np.ndarray) else amount)
+        total = float(fast_sum(amount, axis=None) if isinstance(amount, np.ndarray) else amount)
         if total:
             self.sources[category] += total
 
     def pay_out(self, rows: int | slice | np.ndarray, paid, category: str) -> None:
         """Cash paid to outside the model (``paid`` >= 0, distinct rows): ``external(rows, -paid, category)``."""
         self.cash[rows] -= paid
-        total = float(_sum(paid, axis=None) if isinstance(paid, np.ndarray) else paid)
+        total = float(fast_sum(paid, axis=None) if isinstance(paid, np.ndarray) else paid)
         if total:
             self.sinks[category] += total
+
+    def pay_from_cash(self, row: int, amount: float, category: str) -> float:
+        """Pay ``amount`` to outside the model from cash, as far as cash goes (never negative);
+        returns what was paid (the rest is not paid)."""
+        paid = min(max(amount, 0.0), max(float(self.cash[row]), 0.0))
+        if paid > 0:
+            self.external(row, -paid, category)
+        return paid
+
+    def pay_from_cash_rows(self, rows: slice | np.ndarray, amounts: np.ndarray, category: str) -> None:
+        """:meth:`pay_from_cash` for a group of distinct rows."""
+        paid = np.minimum(np.maximum(amounts, 0.0), np.maximum(self.cash[rows], 0.0))
+        self.pay_out(rows, paid, category)
 
     # ---------------------------------------------------------------- claims
     def loans_receivable(self) -> np.ndarray:
@@ -171,9 +181,3 @@ class Book:
 
     def total_liabilities(self) -> np.ndarray:
         return self.external_debt + self.loans_payable()
-
-    def cash_conservation_gap(self, pool_bn: float, initial_pool_bn: float) -> float:
-        """Left side minus right side of the conservation identity (0 up to rounding)."""
-        lhs = float(self.cash.sum()) + pool_bn
-        rhs = self.initial_cash_total + initial_pool_bn + sum(self.sources.values()) - sum(self.sinks.values())
-        return lhs - rhs

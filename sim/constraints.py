@@ -18,15 +18,8 @@ import math
 
 import numpy as np
 
-
-#: Orders and claims below this ($1 thousand) are rounding noise, not economics: a sale, call or
-#: payment this small is not made (MODEL.md §6.6). Close-outs still sell everything.
-MATERIAL_BN = 1e-6
-
-# ndarray.sum / .any / zeros_like pass through Python-level wrappers in numpy; the weekly loop calls
-# them thousands of times, so it uses the ufunc reductions themselves (the same computation).
-_sum = np.add.reduce
-_any = np.logical_or.reduce
+from sim.arrays import fast_any, fast_sum
+from sim.engine.orders import MATERIAL_BN
 
 
 def maintenance_margins(base: np.ndarray, realised_vol: np.ndarray, vol_reference: np.ndarray) -> np.ndarray:
@@ -48,13 +41,13 @@ def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, targ
     exceed the initial margin, each round's sales restore the requirement only at that round's
     prices, and the calls that follow shrink a few hundred times a round down to floating-point dust.
     """
-    assets = _sum(values, 1)
+    assets = fast_sum(values, 1)
     equity = assets - debt
     required = values @ mm
     in_debt = debt > 0
     called = in_debt & (equity < required)
     closed_out = in_debt & (equity <= 0)
-    if not _any(called) and not _any(closed_out):     # the usual week: nobody is called
+    if not fast_any(called) and not fast_any(closed_out):     # the usual week: nobody is called
         return np.zeros(assets.shape), closed_out
     weight = np.divide(required, assets, out=np.zeros(assets.shape), where=assets > 0)
     m_init = np.maximum(1.0 / target_leverage, weight)
@@ -71,6 +64,6 @@ def realised_vol(log_returns: np.ndarray, periods_per_year: float = 52.0) -> np.
     if n < 2:
         return np.zeros(log_returns.shape[1])
     # log_returns.std(axis=0, ddof=1), spelled out (numpy's own steps, without its overhead)
-    dev = log_returns - _sum(log_returns, 0, keepdims=True) / n
+    dev = log_returns - fast_sum(log_returns, 0, keepdims=True) / n
     dev *= dev
-    return np.sqrt(_sum(dev, 0) / (n - 1)) * math.sqrt(periods_per_year)
+    return np.sqrt(fast_sum(dev, 0) / (n - 1)) * math.sqrt(periods_per_year)

@@ -1,19 +1,19 @@
-"""Contagion core: the pure-numpy building blocks of default and fire-sale contagion.
+"""Fire-sale contagion among leveraged holders, each block tested against a closed form or a
+hand-checked case:
 
-Three blocks, each usable on its own and each tested against a closed form or a hand-checked case:
-
-* :func:`clearing_vector` / :func:`clearing_losses` -- Eisenberg & Noe (2001) greatest clearing
-  payment vector of an interbank obligation network, computed exactly by the fictitious-default
-  algorithm.
 * :func:`fire_sale_round` -- the Greenwood, Landier & Thesmar (2015, "Vulnerable banks", JFE)
-  one-round deleveraging fire sale, with options (threshold rule, exponential impact, several
-  rounds) used by the model's own cascade.
-* :class:`DeleveragingCascade` / :func:`deleveraging_cascade` -- a multi-round deleveraging engine
-  with leverage constraints (default threshold, buffer, target), one clearing per asset per round
-  through :func:`sim.markets.clear`, execution at the mid-point price, orders that settle one round
+  one-round deleveraging fire sale in closed form, with options (threshold rule, exponential impact,
+  several rounds): an analytic benchmark.
+* :class:`DeleveragingCascade` / :func:`deleveraging_cascade` -- leveraged holders with leverage
+  constraints (default threshold, buffer, target) on the model's cascade engine (:mod:`sim.engine`:
+  the same order sheets, clearing, settlement and round records as the weekly cascade): one
+  clearing per asset per round, execution at the mid-point price, orders that settle one round
   later, defaulted holders liquidating the round after default, and cash used first to repay the
-  loan. With its default options it is the engine of the Oxford INET fire-sale stress test
-  (Cont & Schaanning 2017; Farmer et al. 2020); see :mod:`sim.validation`.
+  loan. With its default options it is the Oxford INET fire-sale stress test (Cont & Schaanning
+  2017; Farmer et al. 2020); see :mod:`sim.validation`.
+
+Eisenberg & Noe (2001) clearing (:func:`clearing_vector`, :func:`clearing_losses`) lives in
+:mod:`sim.engine.claims` and is re-exported here.
 
 Units: every amount is in the caller's currency unit (the model uses $bn); prices are per unit of
 asset; ratios (returns, leverage ratios) are plain fractions.
@@ -25,7 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim import markets
+from sim.engine import (MIN_PRICE_RATIO, CascadeLoop, ExecutionPrice, ImpactLaw, clearing_losses, clearing_vector,
+                        impact_factor, pecking_order_sale, pro_rata_sale)
+from sim.engine.checks import as_array as _as_array
+from sim.engine.checks import check_len as _check_len
+from sim.engine.market import IMPACT_LAWS
 
 __all__ = [
     "clearing_vector",
@@ -43,105 +47,6 @@ __all__ = [
     "EXECUTION_PRICES",
     "SETTLEMENTS",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# input checks
-# --------------------------------------------------------------------------------------------
-
-def _as_array(name: str, value, ndim: int, *, nonnegative: bool = False) -> np.ndarray:
-    """``value`` as a float array of ``ndim`` dimensions, finite (and >= 0 if asked), else ValueError."""
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains infinite values")
-    if nonnegative and (arr < 0).any():
-        raise ValueError(f"{name} must be non-negative (min {arr.min():g})")
-    return arr
-
-
-def _check_len(name: str, arr: np.ndarray, n: int, what: str) -> None:
-    if arr.shape[0] != n:
-        raise ValueError(f"{name} has length {arr.shape[0]}, expected {n} ({what})")
-
-
-# --------------------------------------------------------------------------------------------
-# a) Eisenberg-Noe clearing
-# --------------------------------------------------------------------------------------------
-
-def _relative_liabilities(liabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Total obligations pbar_i = sum_j L_ij and the relative liabilities Pi_ij = L_ij / pbar_i."""
-    pbar = liabilities.sum(axis=1)
-    pi = np.divide(liabilities, pbar[:, None], out=np.zeros_like(liabilities), where=pbar[:, None] > 0)
-    return pbar, pi
-
-
-def clearing_vector(liabilities, external_assets) -> np.ndarray:
-    """Greatest clearing payment vector of Eisenberg & Noe (2001), by fictitious default.
-
-    ``liabilities[i, j]`` is what i owes j (N x N, >= 0, zero diagonal); ``external_assets`` (N,)
-    >= 0. With pbar_i = sum_j L_ij and Pi_ij = L_ij / pbar_i, a clearing vector solves
-
-        p_i = min( pbar_i , e_i + sum_j Pi_ji p_j ).
-
-    Fictitious-default algorithm (Eisenberg & Noe 2001, section 3): start from D = {} (everyone pays
-    in full); at each stage set p_i = pbar_i for i not in D and solve exactly for the defaulters'
-    payments
-
-        (I - Pi_DD') p_D = e_D + Pi_ND' pbar_N ;
-
-    then D <- D u {i : e_i + sum_j Pi_ji p_j < pbar_i}. D only grows, so at most N stages; when it
-    stops growing p is the greatest clearing vector. (The system is never singular: a closed set of
-    defaulters, paying only each other, cannot occur at the greatest clearing vector.)
-
-    Returns p (N,), 0 <= p <= pbar.
-    """
-    L = _as_array("liabilities", liabilities, 2, nonnegative=True)
-    e = _as_array("external_assets", external_assets, 1, nonnegative=True)
-    n = L.shape[0]
-    if L.shape != (n, n):
-        raise ValueError(f"liabilities must be square (N x N), got shape {L.shape}")
-    _check_len("external_assets", e, n, "one entry per node of liabilities")
-    if n and np.any(np.diag(L) != 0):
-        raise ValueError("liabilities must have a zero diagonal (a node cannot owe itself)")
-
-    pbar, pi = _relative_liabilities(L)
-    scale = max(1.0, float(pbar.max(initial=0.0)), float(e.max(initial=0.0)))
-    tol = 1e-12 * scale  # guards the default test against round-off only
-    defaulted = np.zeros(n, dtype=bool)
-    p = pbar.copy()
-    for _ in range(n + 1):
-        wealth = e + pi.T @ p  # what each node can pay given the others pay p
-        newly = (wealth < pbar - tol) & ~defaulted
-        if not newly.any():
-            break
-        defaulted |= newly
-        d, s = defaulted, ~defaulted
-        system = np.eye(int(d.sum())) - pi[np.ix_(d, d)].T
-        rhs = e[d] + pi[np.ix_(s, d)].T @ pbar[s]
-        p = pbar.copy()
-        p[d] = np.linalg.solve(system, rhs)
-    return np.clip(p, 0.0, pbar)
-
-
-def clearing_losses(liabilities, p) -> np.ndarray:
-    """Loss of each creditor j at payments p: owed_j - received_j = sum_i L_ij - sum_i Pi_ij p_i (>= 0)."""
-    L = _as_array("liabilities", liabilities, 2, nonnegative=True)
-    pay = _as_array("p", p, 1, nonnegative=True)
-    if L.shape != (pay.shape[0], pay.shape[0]):
-        raise ValueError(f"liabilities shape {L.shape} does not match p of length {pay.shape[0]}")
-    pbar, pi = _relative_liabilities(L)
-    if (pay > pbar * (1 + 1e-12) + 1e-12).any():
-        raise ValueError("p exceeds the total obligations of some node")
-    owed = L.sum(axis=0)
-    received = pi.T @ pay
-    return np.maximum(owed - received, 0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +129,7 @@ def fire_sale_round(holdings, debt, impact, shock, *, rule: str = "target",
     Sales are pro rata to weights: x_ik = m_ik x_i, with m the pre-shock weights (``mark=
     "pre_shock"``, GLT) or the post-shock ones (``"post_shock"``). Net sales phi_k = sum_i x_ik move
     prices once: ``impact_law="linear"`` (GLT) gives price return -impact_k phi_k (floored at -100 %),
-    ``"exponential"`` gives exp(-impact_k phi_k) - 1 (:func:`sim.markets.impact_factor`).
+    ``"exponential"`` gives exp(-impact_k phi_k) - 1 (:func:`sim.engine.impact_factor`).
     Losses (positive dollars) are marked on the pre-shock holdings (GLT),
     loss_i = -sum_k H_ik R_k, or with ``mark="post_shock"`` on the holdings left after the shock
     and the sales, which is exact accounting.
@@ -240,28 +145,9 @@ def fire_sale_round(holdings, debt, impact, shock, *, rule: str = "target",
     round's price returns become the next round's incoming returns f; the target b* stays fixed.
     """
     H = _as_array("holdings", holdings, 2, nonnegative=True)
-    n, k = H.shape
-    d = _as_array("debt", debt, 1, nonnegative=True)
-    lam = _as_array("impact", impact, 1, nonnegative=True)
-    f = _as_array("shock", shock, 1)
-    _check_len("debt", d, n, "one entry per row of holdings")
-    _check_len("impact", lam, k, "one entry per column of holdings")
-    _check_len("shock", f, k, "one entry per column of holdings")
-    if (f < -1).any():
-        raise ValueError("shock returns must be >= -1 (a price cannot fall below zero)")
-    if rule not in FIRE_SALE_RULES:
-        raise ValueError(f"unknown rule {rule!r}; allowed: {', '.join(FIRE_SALE_RULES)}")
-    if mark not in FIRE_SALE_MARKS:
-        raise ValueError(f"unknown mark {mark!r}; allowed: {', '.join(FIRE_SALE_MARKS)}")
-    if impact_law not in markets.IMPACT_LAWS:
-        raise ValueError(f"unknown impact law {impact_law!r}; allowed: {', '.join(markets.IMPACT_LAWS)}")
-    if int(rounds) != rounds or rounds < 1:
-        raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
-    if rule == "threshold" and leverage_threshold is None:
-        raise ValueError('rule="threshold" needs leverage_threshold (an equity/assets ratio)')
-    for name, val in (("leverage_target", leverage_target), ("leverage_threshold", leverage_threshold)):
-        if val is not None and not 0 < val <= 1:
-            raise ValueError(f"{name} must be an equity/assets ratio in (0, 1], got {val!r}")
+    d, lam, f = _check_fire_sale_inputs(H, debt, impact, shock, rule, mark, impact_law, rounds, leverage_target,
+                                        leverage_threshold)
+    n = H.shape[0]
 
     a0 = H.sum(axis=1)
     e0 = a0 - d
@@ -276,42 +162,12 @@ def fire_sale_round(holdings, debt, impact, shock, *, rule: str = "target",
     records = []
     holdings_now, debt_now, incoming = H.copy(), d.copy(), f.copy()
     for _ in range(int(rounds)):
-        assets = holdings_now.sum(axis=1)
-        equity = assets - debt_now
-        weights = _row_shares(holdings_now)
-        r = weights @ incoming  # return on assets
-        assets_after = assets * (1.0 + r)
-        equity_after = equity + assets * r
-        marked = holdings_now if mark == "pre_shock" else holdings_now * (1.0 + incoming)
-
-        with np.errstate(invalid="ignore"):  # inf * 0 for a holder with no debt and no equity
-            x = debt_now - b_target * equity_after  # sell x, repay x: (d - x)/(e + a r) = b*
-        x = np.where(np.isfinite(x), x, assets_after)
-        if rule == "threshold":
-            ratio = np.divide(equity_after, assets_after, out=np.full(n, -np.inf), where=assets_after > 0)
-            x = np.where(ratio < leverage_threshold, np.clip(x, 0.0, np.maximum(assets_after, 0.0)), 0.0)
-
-        sales_by_asset = _row_shares(marked) * x[:, None]
-        phi = sales_by_asset.sum(axis=0)
-        if impact_law == "linear":
-            price_ret = np.maximum(-lam * phi, markets.MIN_PRICE_RATIO - 1.0)
-        else:
-            price_ret = markets.impact_factor(phi, lam, "exponential") - 1.0
-        loss_base = marked if mark == "pre_shock" else marked - sales_by_asset
-        losses = -(loss_base * price_ret).sum(axis=1)
-
-        systemicness = None
-        if impact_law == "linear":
-            # loss_j = sum_k base_jk lam_k phi_k and phi_k = sum_i x_ik, so holder i causes
-            # sum_k (sum_j base_jk) lam_k x_ik of the total loss.
-            systemicness = (sales_by_asset * (loss_base.sum(axis=0) * lam)).sum(axis=1) / total_equity
-
-        records.append(FireSaleRound(incoming_returns=incoming.copy(), asset_returns=r, sales=x,
-                                     sales_by_asset=sales_by_asset, net_sales=phi, price_returns=price_ret,
-                                     losses=losses, systemicness=systemicness))
-        holdings_now = holdings_now * (1.0 + incoming) - sales_by_asset
-        debt_now = debt_now - x
-        incoming = price_ret
+        rec = _glt_round(holdings_now, debt_now, incoming, b_target, lam, rule, mark, impact_law, leverage_threshold,
+                         total_equity)
+        records.append(rec)
+        holdings_now = holdings_now * (1.0 + incoming) - rec.sales_by_asset
+        debt_now = debt_now - rec.sales
+        incoming = rec.price_returns
 
     return FireSaleResult(
         sales=sum(rec.sales for rec in records),
@@ -326,6 +182,72 @@ def fire_sale_round(holdings, debt, impact, shock, *, rule: str = "target",
     )
 
 
+def _check_fire_sale_inputs(H, debt, impact, shock, rule, mark, impact_law, rounds, leverage_target,
+                            leverage_threshold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`fire_sale_round`'s inputs as arrays (debt, impact, shock), or a ValueError saying what is wrong."""
+    n, k = H.shape
+    d = _as_array("debt", debt, 1, nonnegative=True)
+    lam = _as_array("impact", impact, 1, nonnegative=True)
+    f = _as_array("shock", shock, 1)
+    _check_len("debt", d, n, "one entry per row of holdings")
+    _check_len("impact", lam, k, "one entry per column of holdings")
+    _check_len("shock", f, k, "one entry per column of holdings")
+    if (f < -1).any():
+        raise ValueError("shock returns must be >= -1 (a price cannot fall below zero)")
+    if rule not in FIRE_SALE_RULES:
+        raise ValueError(f"unknown rule {rule!r}; allowed: {', '.join(FIRE_SALE_RULES)}")
+    if mark not in FIRE_SALE_MARKS:
+        raise ValueError(f"unknown mark {mark!r}; allowed: {', '.join(FIRE_SALE_MARKS)}")
+    if impact_law not in IMPACT_LAWS:
+        raise ValueError(f"unknown impact law {impact_law!r}; allowed: {', '.join(IMPACT_LAWS)}")
+    if int(rounds) != rounds or rounds < 1:
+        raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
+    if rule == "threshold" and leverage_threshold is None:
+        raise ValueError('rule="threshold" needs leverage_threshold (an equity/assets ratio)')
+    for name, val in (("leverage_target", leverage_target), ("leverage_threshold", leverage_threshold)):
+        if val is not None and not 0 < val <= 1:
+            raise ValueError(f"{name} must be an equity/assets ratio in (0, 1], got {val!r}")
+
+    return d, lam, f
+
+
+def _glt_round(holdings_now, debt_now, incoming, b_target, lam, rule, mark, impact_law, leverage_threshold,
+               total_equity) -> FireSaleRound:
+    """One round of :func:`fire_sale_round`: returns ``incoming`` hit the holders, they sell, prices move."""
+    n = holdings_now.shape[0]
+    assets = holdings_now.sum(axis=1)
+    equity = assets - debt_now
+    weights = _row_shares(holdings_now)
+    r = weights @ incoming  # return on assets
+    assets_after = assets * (1.0 + r)
+    equity_after = equity + assets * r
+    marked = holdings_now if mark == "pre_shock" else holdings_now * (1.0 + incoming)
+
+    with np.errstate(invalid="ignore"):  # inf * 0 for a holder with no debt and no equity
+        x = debt_now - b_target * equity_after  # sell x, repay x: (d - x)/(e + a r) = b*
+    x = np.where(np.isfinite(x), x, assets_after)
+    if rule == "threshold":
+        ratio = np.divide(equity_after, assets_after, out=np.full(n, -np.inf), where=assets_after > 0)
+        x = np.where(ratio < leverage_threshold, np.clip(x, 0.0, np.maximum(assets_after, 0.0)), 0.0)
+
+    sales_by_asset = _row_shares(marked) * x[:, None]
+    phi = sales_by_asset.sum(axis=0)
+    if impact_law == "linear":
+        price_ret = np.maximum(-lam * phi, MIN_PRICE_RATIO - 1.0)
+    else:
+        price_ret = impact_factor(phi, lam, ImpactLaw.EXPONENTIAL) - 1.0
+    loss_base = marked if mark == "pre_shock" else marked - sales_by_asset
+    losses = -(loss_base * price_ret).sum(axis=1)
+
+    systemicness = None
+    if impact_law == "linear":
+        # loss_j = sum_k base_jk lam_k phi_k and phi_k = sum_i x_ik, so holder i causes
+        # sum_k (sum_j base_jk) lam_k x_ik of the total loss.
+        systemicness = (sales_by_asset * (loss_base.sum(axis=0) * lam)).sum(axis=1) / total_equity
+    return FireSaleRound(incoming_returns=incoming.copy(), asset_returns=r, sales=x, sales_by_asset=sales_by_asset,
+                         net_sales=phi, price_returns=price_ret, losses=losses, systemicness=systemicness)
+
+
 def _row_shares(values: np.ndarray) -> np.ndarray:
     """Each row divided by its sum (rows summing to zero give zeros)."""
     total = values.sum(axis=1, keepdims=True)
@@ -337,7 +259,7 @@ def _row_shares(values: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 CASCADE_RULES = ("threshold", "targeting")
-EXECUTION_PRICES = ("mid", "new", "old")
+EXECUTION_PRICES = tuple(e.value for e in ExecutionPrice)
 SETTLEMENTS = ("next_round", "same_round")
 
 
@@ -406,7 +328,7 @@ class DeleveragingCascade:
 
     1. **Liquidation** -- holders that defaulted in the previous round put all their unsold units
        up for sale, once (``liquidate_defaulted=True``).
-    2. **Clearing** -- the book clears once per asset (:func:`sim.markets.clear`):
+    2. **Clearing** -- the book clears once per asset (:func:`sim.engine.clear`):
        p_k <- p_k g(lambda_k Q_k), with Q_k the total units on the book, g = exp(-x)
        (``impact_law="exponential"``) or 1 - x (``"linear"``), lambda_k = ``impact_per_unit``.
        Every holder is re-marked at the new price; each order sells min(held, ordered) units and
@@ -454,8 +376,8 @@ class DeleveragingCascade:
             p = p * (1.0 + s)
         if rule not in CASCADE_RULES:
             raise ValueError(f"unknown rule {rule!r}; allowed: {', '.join(CASCADE_RULES)}")
-        if impact_law not in markets.IMPACT_LAWS:
-            raise ValueError(f"unknown impact law {impact_law!r}; allowed: {', '.join(markets.IMPACT_LAWS)}")
+        if impact_law not in IMPACT_LAWS:
+            raise ValueError(f"unknown impact law {impact_law!r}; allowed: {', '.join(IMPACT_LAWS)}")
         if execution not in EXECUTION_PRICES:
             raise ValueError(f"unknown execution {execution!r}; allowed: {', '.join(EXECUTION_PRICES)}")
         if settlement not in SETTLEMENTS:
@@ -472,8 +394,9 @@ class DeleveragingCascade:
                 raise ValueError(f"sale_order must be a permutation of the {k} asset columns")
 
         self.holdings = q.copy()
-        self.pending = np.zeros_like(q)
-        self.prices = p
+        self.market = _FixedImpactMarket(p, lam)
+        self.loop = CascadeLoop(self.holdings, self.market, self, law=impact_law, execution=execution)
+        self.sheet = self.loop.new_sheet()         # orders on the book, cleared at the next clearing
         self.cash = vectors["cash"].copy()
         self.loan = vectors["loan"].copy()
         self.other_assets = vectors["other_assets"]
@@ -505,6 +428,15 @@ class DeleveragingCascade:
     def alive(self) -> np.ndarray:
         return self.default_round == 0
 
+    @property
+    def prices(self) -> np.ndarray:
+        return self.market.prices
+
+    @property
+    def pending(self) -> np.ndarray:
+        """(N, K) units on the book, not yet cleared (they stay on the balance sheet until then)."""
+        return self.sheet.units
+
     # -- the three phases ---------------------------------------------------------------------
     def _liquidate(self) -> None:
         """Holders that defaulted last round put every unsold unit up for sale (once)."""
@@ -514,18 +446,18 @@ class DeleveragingCascade:
         due &= self.default_round > 0
         self.pending[due] = self.holdings[due]
 
-    def _clear(self) -> tuple[markets.Clearing, np.ndarray, np.ndarray]:
-        book = self.pending.sum(axis=0)
-        clearing = markets.clear(self.prices, book, self.impact_per_unit, self.impact_law)
-        sold = np.minimum(self.pending, self.holdings)
-        price = {"mid": clearing.execution_prices, "new": clearing.new_prices,
-                 "old": clearing.old_prices}[self.execution]
-        proceeds = sold @ price
-        self.holdings = self.holdings - sold
-        self.cash = self.cash + proceeds
-        self.pending = np.zeros_like(self.pending)
-        self.prices = clearing.new_prices
-        return clearing, sold, proceeds
+    def _clear(self):
+        """Clear the book on the engine (one clearing per asset, settlement at the execution price)."""
+        record = self.loop.clear_round(self.round, self.sheet)
+        self.sheet = self.loop.new_sheet()
+        if record.proceeds is None:          # nothing was on the book
+            return record.clearing, np.zeros_like(self.holdings), np.zeros(len(self.cash))
+        return record.clearing, record.sold, record.proceeds
+
+    def settle(self, record) -> None:
+        """Engine ``Rules.settle``: sellers keep the proceeds as cash (the loan is repaid when they act)."""
+        if record.proceeds is not None:
+            self.cash = self.cash + record.proceeds
 
     def _act(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lev = self.leverage()
@@ -543,10 +475,10 @@ class DeleveragingCascade:
         to_raise = np.where(need > cash_before, need - cash_before, 0.0)
         unsold = self.holdings - self.pending
         if self.sale_order is None:
-            orders = markets.pro_rata_sale(unsold, self.prices, to_raise)
+            orders = pro_rata_sale(unsold, self.prices, to_raise)
         else:
-            orders = markets.pecking_order_sale(unsold, self.prices, to_raise, self.sale_order)
-        self.pending = self.pending + orders
+            orders = pecking_order_sale(unsold, self.prices, to_raise, self.sale_order)
+        self.sheet.units += orders
         return new_defaults, orders, repaid
 
     def step(self) -> CascadeRound:
@@ -577,6 +509,20 @@ class DeleveragingCascade:
         return CascadeResult(rounds=tuple(self.history), holdings=self.holdings.copy(), pending=self.pending.copy(),
                              prices=self.prices.copy(), cash=self.cash.copy(), loan=self.loan.copy(),
                              default_round=self.default_round.copy())
+
+
+class _FixedImpactMarket:
+    """The engine's Market for the INET peers: prices move by clearings only; impact per unit fixed."""
+
+    def __init__(self, prices: np.ndarray, impact_per_unit: np.ndarray):
+        self.prices = prices
+        self._impact = impact_per_unit
+
+    def impact_per_unit(self) -> np.ndarray:
+        return self._impact
+
+    def move(self, clearing) -> None:
+        self.prices = clearing.new_prices
 
 
 def deleveraging_cascade(holdings, prices, cash, loan, other_assets, other_liabilities, impact_per_unit, *,

@@ -80,6 +80,7 @@ class DryPowderPool:
         self.s0 = r.ig_spread_bp / 1e4
         self.shortfall_ema_tn = 0.0
         self.coc = CostOfCapital(cb.policy_rate_pct / 100, self.tp0, self.s0)
+        self.y0 = self.coc.ust10y          # the 10y yield at t=0 (valuations move with its rise)
 
     @property
     def x(self) -> float:

@@ -15,15 +15,13 @@ import numpy as np
 
 from sim.config import ASSETS
 
-EDGE_KINDS = ("holding", "loan", "fund_share", "commitment", "compute_contract")
-
 
 def claims_network(model, min_value_bn: float = 1e-9) -> nx.DiGraph:
     g = nx.DiGraph()
     book = model.book
     prices = model.prices
     for agent in model.holders:
-        g.add_node(agent.unique_id, kind=agent.kind, name=agent.name, row=agent.row,
+        g.add_node(agent.unique_id, kind=str(agent.kind), name=agent.name, row=agent.row,
                    defaulted=bool(agent.defaulted))
     for k, asset in enumerate(ASSETS):
         g.add_node(f"asset:{asset}", kind="market", name=asset, row=-1, defaulted=False)
@@ -49,11 +47,12 @@ def claims_between_agents(model, min_value_bn: float = 1e-9):
     inv, fund = np.nonzero(book.fund_units > 0)
     for a, b in zip(inv, fund):
         yield model.holders[a].unique_id, model.holders[b].unique_id, "fund_share", float(book.fund_units[a, b] * nav_unit[b])
-    s_rows, l_rows = np.nonzero(model.commitments > min_value_bn)
+    commitments = model.sovereigns.commitments
+    s_rows, l_rows = np.nonzero(commitments > min_value_bn)
     for a, b in zip(s_rows, l_rows):
-        yield model.sovereigns[a].unique_id, model.labs[b].unique_id, "commitment", float(model.commitments[a, b])
+        yield model.sovereigns[a].unique_id, model.labs[b].unique_id, "commitment", float(commitments[a, b])
     for li, lab in enumerate(model.labs):
-        for provider, share in zip(model.contract_providers, model.contract_shares[li]):
+        for provider, share in zip(model.labs.providers, model.labs.contract_shares[li]):
             if share > 0:
                 yield lab.unique_id, provider.unique_id, "compute_contract", float(share)
 

@@ -10,10 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.config import ASSETS  # noqa: E402
+from sim.domain import ASSETS, Constraint  # noqa: E402
 
-CONSTRAINT_COLOURS = {"margin_call": "#d62728", "covenant_breach": "#9467bd", "redemption": "#ff7f0e",
-                      "commitment": "#8c564b", "default": "#000000"}
+#: Colours of the forced sales' constraints (keys compare equal to the names in ``events.parquet``).
+CONSTRAINT_COLOURS = {Constraint.MARGIN_CALL: "#d62728", Constraint.COVENANT_BREACH: "#9467bd",
+                      Constraint.REDEMPTION: "#ff7f0e", Constraint.COMMITMENT: "#8c564b",
+                      Constraint.DEFAULT: "#000000"}
 
 
 def dashboard(df: pd.DataFrame, events: pd.DataFrame, summary: dict, path: Path) -> None:
@@ -54,7 +56,7 @@ def dashboard(df: pd.DataFrame, events: pd.DataFrame, summary: dict, path: Path)
 
     a = ax[1, 1]
     if len(events):
-        forced = events[events["constraint"].isin(list(CONSTRAINT_COLOURS))]
+        forced = events[events["constraint"].isin([c.value for c in CONSTRAINT_COLOURS])]
         pivot = forced.pivot_table(index="step", columns="constraint", values="value_bn", aggfunc="sum").reindex(
             weeks, fill_value=0.0).fillna(0.0)
         bottom = None

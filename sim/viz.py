@@ -214,7 +214,8 @@ def latest_cascade(model, limit: int = 14, min_value_bn: float = 0.005) -> dict[
     """The latest step with forced sales: ``{"step", "rounds" (list), "total_bn", "rows", "more"}``; rows
     are one per (round, agent, constraint) with at least ``min_value_bn`` sold (what would show as
     0.00 is noise): who sold, why, in which round, how much, what."""
-    from sim.cascade import EVENT_COLUMNS, FORCED
+    from sim.domain import FORCED
+    from sim.records import EVENT_COLUMNS
     forced = set(FORCED)
     groups: dict[tuple, dict[str, Any]] = {}
     for row in model.events:
@@ -352,7 +353,7 @@ def stress_levels(model) -> dict[Any, float]:
     out = {a.unique_id: float(generic[a.row]) for a in model.holders}
     try:  # hedge funds: maintenance margin used
         from sim.constraints import maintenance_margins
-        mm = maintenance_margins(model.margin, model.realised_vol(), model.vol)
+        mm = maintenance_margins(model.market.margin, model.market.realised_vol(), model.market.vol)
         for f in model.hedge_funds:
             values = b.units[f.row] * p
             equity = values.sum() - max(b.external_debt[f.row] - b.cash[f.row], 0.0)
@@ -365,7 +366,7 @@ def stress_levels(model) -> dict[Any, float]:
             nc = model.cfg.neoclouds
             gpu = ASSETS.index("used_gpu")
             price = p[gpu]
-            ltv = loan_to_value(b.gpu_loans.sum(axis=0), b.units[model.rows["neocloud"], gpu], price,
+            ltv = loan_to_value(b.gpu_loans.sum(axis=0), b.units[model.neoclouds.rows, gpu], price,
                                 haircut(price, 1.0, nc.haircut_slope))
             for a, v in zip(model.neoclouds, ltv):
                 out[a.unique_id] = float(min(v / nc.ltv_max, 10.0)) if np.isfinite(v) else 2.0
@@ -386,7 +387,7 @@ def stress_levels(model) -> dict[Any, float]:
         from sim.constraints import maintenance_margins
         r = model.retail
         if r.n:
-            mm = maintenance_margins(model.margin, model.realised_vol(), model.vol)
+            mm = maintenance_margins(model.market.margin, model.market.realised_vol(), model.market.vol)
             values = r.values(p)
             on_margin = r.debt > 0
             called = on_margin & (r.equity(p) < values @ mm)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from sim import markets
+from sim import engine as markets
 from sim.contagion import (
     DeleveragingCascade,
     clearing_losses,

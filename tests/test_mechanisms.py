@@ -9,10 +9,11 @@ import pytest
 
 from agents.hyperscaler import capex_game, payoffs
 from agents.neocloud import cure_amounts, haircut, loan_to_value
-from agents.private_credit import redemption_request_share, software_book_value
+from agents.fund import redemption_request_share
+from agents.private_credit import software_book_value
 from sim.constraints import maintenance_margins, margin_call_sales
 from sim.liquidity import absorb, depletion, pressure, signed_pressure
-from sim.markets import clear, pecking_order_sale, pro_rata_sale
+from sim.engine import clear, pecking_order_sale, pro_rata_sale
 
 
 # ---------------------------------------------------------------- the pool

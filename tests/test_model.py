@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from sim.cascade import NEVER
+from agents.fund import NEVER
 from sim.config import ASSETS, load_config, resolve_config_arg
 from sim.model import AGENT_KINDS, DryPowderModel
 
@@ -25,7 +25,7 @@ def _system_checks(m: DryPowderModel) -> None:
     # own items (two separate code paths: Book.equity over all claims, DryPowderModel.fund_nav)
     assets, liabilities, equity = m.total_assets(), b.total_liabilities(), m.equity()
     assert np.all(np.isfinite(assets)) and np.all(np.isfinite(liabilities))
-    funds = m.rows["private_credit"].tolist() + m.rows["hedge_fund"].tolist()
+    funds = m.pc_funds.row_index.tolist() + m.hedge_funds.row_index.tolist()
     np.testing.assert_allclose(equity[funds], m.fund_nav()[funds], rtol=0, atol=1e-9)
     # a claim is one number seen from both sides: loans receivable = loans payable
     assert b.loans_receivable().sum() == pytest.approx(b.loans_payable().sum(), abs=1e-9)
@@ -67,7 +67,7 @@ def test_defaulted_holders_pay_out_no_more_than_they_had():
         assert m.book.loans_payable()[a.row] == 0               # obligations extinguished
         assert m.book.units[a.row].sum() == pytest.approx(0, abs=1e-9)
         assert m.book.cash[a.row] >= -1e-9
-    assert m.credit_losses > 0                                     # lenders took losses
+    assert m.defaults.credit_losses_bn > 0                                     # lenders took losses
 
 
 def _parquet_bytes(df) -> bytes:
@@ -104,8 +104,8 @@ def test_sizes_and_network():
     # every GPU loan edge matches the loan matrix
     loans = sum(d["value_bn"] for *_, d in g.edges(data=True) if d["kind"] == "loan")
     assert loans == pytest.approx(m.book.gpu_loans.sum())
-    # the Mesa network space holds every holder at its own node
-    assert all(a.cell is not None for a in m.holders)
+    # the Mesa network space (built on first use) holds every holder at its own node
+    assert m.space is not None and all(a.cell is not None for a in m.holders)
     assert {f"asset:{a}" for a in ASSETS} <= set(g.nodes)
 
 
@@ -153,15 +153,15 @@ def test_realised_volatility_reads_the_last_window_of_weekly_returns():
     last ``vol_window_weeks`` weekly log returns, oldest first, and margins use their std."""
     m = DryPowderModel(rng=5, **SMALL)
     window = m.cfg.hedge_funds.vol_window_weeks
-    assert m.log_returns.shape == (0, m.K) and not m.realised_vol().any()
+    assert m.market.log_returns.shape == (0, m.K) and not m.market.realised_vol().any()
     m.run(3)
-    prices = np.array(m.price_history)
-    np.testing.assert_allclose(m.log_returns, np.log(prices[1:] / prices[:-1]), rtol=1e-12)
+    prices = np.array(m.market.price_history)
+    np.testing.assert_allclose(m.market.log_returns, np.log(prices[1:] / prices[:-1]), rtol=1e-12)
     m.run(window + 4)
-    prices = np.array(m.price_history[-(window + 1):])
+    prices = np.array(m.market.price_history[-(window + 1):])
     want = np.log(prices[1:] / prices[:-1])
-    np.testing.assert_allclose(m.log_returns, want, rtol=1e-12)
-    np.testing.assert_allclose(m.realised_vol(), want.std(axis=0, ddof=1) * np.sqrt(52), rtol=1e-9)
+    np.testing.assert_allclose(m.market.log_returns, want, rtol=1e-12)
+    np.testing.assert_allclose(m.market.realised_vol(), want.std(axis=0, ddof=1) * np.sqrt(52), rtol=1e-9)
 
 
 def test_momentum_signal_is_the_13_week_return():
@@ -171,11 +171,11 @@ def test_momentum_signal_is_the_13_week_return():
     m.run(5)
     frame = m.model_frame().set_index("step")
     cols = [f"price_{a}" for a in ASSETS]
-    np.testing.assert_allclose(m.return_13w(), np.log(frame.loc[5, cols].to_numpy(float)), rtol=1e-12)
+    np.testing.assert_allclose(m.market.return_13w(), np.log(frame.loc[5, cols].to_numpy(float)), rtol=1e-12)
     m.run(35)
     frame = m.model_frame().set_index("step")
     want = np.log(frame.loc[40, cols].to_numpy(float) / frame.loc[27, cols].to_numpy(float))
-    np.testing.assert_allclose(m.return_13w(), want, rtol=1e-12)
+    np.testing.assert_allclose(m.market.return_13w(), want, rtol=1e-12)
 
 
 def test_a_capital_call_beyond_cash_is_raised_once_a_week_by_conviction():
@@ -190,17 +190,17 @@ def test_a_capital_call_beyond_cash_is_raised_once_a_week_by_conviction():
     for other in m.labs:        # labs flush with cash make no calls of their own in these weeks
         m.book.cash[other.row] += 1000.0
     call = 0.5 * m.book.units[sov.row, k] * m.prices[k]      # half of its first asset at today's price
-    m.cascade.add_obligation(sov.row, lab.row, call, "capital_call_test")
+    m.sovereigns.add_call(sov.row, lab.row, call)
     m.step()
     sales = m.events_frame().query(f"agent_id == {sov.unique_id} and constraint == 'commitment'")
     assert len(sales) and set(sales["round"]) == {0}
     assert set(sales.asset) == {first_asset}        # the first asset alone covers the call
     raised = sales.value_bn.sum()
-    left = sum(o[2] for o in m.cascade.obligations if o[0] == sov.row and o[3] == "capital_call_test")
+    left = sum(c[2] for c in m.sovereigns.calls if c[0] == sov.row and c[1] == lab.row)
     assert 0 < raised < call and left == pytest.approx(call - raised, rel=1e-9)
     assert left < 0.01 * call                       # the price impact of the sale, not more
     m.step()
-    assert not any(o[3] == "capital_call_test" for o in m.cascade.obligations)
+    assert not any(c[0] == sov.row and c[1] == lab.row for c in m.sovereigns.calls)
 
 
 @pytest.mark.parametrize("scenario, seed", [("baseline", 0), ("dry_powder_exhausted", 4)])
@@ -281,38 +281,36 @@ def test_neocloud_loan_service_is_interest_plus_straight_line_amortisation():
     a_n = min(originated_n / (L_n 52 T), 1); a neocloud with cash for only part of it pays that part
     to every lender in proportion, and defaults."""
     m = DryPowderModel(rng=6, **SMALL, **{"neoclouds.rent_yield": 0.0})
-    nc, pc, b = m.cfg.neoclouds, m.cfg.private_credit, m.book
-    rows, lenders = m.rows["neocloud"], m.rows["private_credit"]
+    nc, b = m.cfg.neoclouds, m.book
+    rows, lenders = m.neoclouds.rows, m.pc_funds.rows
     loans = b.gpu_loans.copy()
     owed = loans.sum(axis=0)
-    amort = np.minimum(m.loan_origination / (owed * 52 * nc.amortisation_years), 1.0)
+    amort = np.minimum(m.neoclouds.loan_origination / (owed * 52 * nc.amortisation_years), 1.0)
     rate = nc.loan_rate_pct / 100 / 52
     due = owed * (rate + amort)
     short = int(np.argmax(owed))                     # this one can pay only 40% of what is due
-    paid = np.ones(len(rows))
+    paid = np.ones(len(m.neoclouds))
     paid[short] = 0.4
     b.cash[rows] = np.where(paid < 1, 0.4, 10.0) * due
-    b.cash[m.rows["ai_lab"]] = 0.0                   # no compute payments reach the neoclouds this week
+    b.cash[m.labs.rows] = 0.0                   # no compute payments reach the neoclouds this week
     b.external_debt[lenders] = 0.0                   # no facility interest: lenders only receive
     neocloud_cash, lender_cash = b.cash[rows].copy(), b.cash[lenders].copy()
     m.steps = 1
-    m.policy_rate = m.central_bank.policy_rate(0.0)
-    m._cash_flows()                                  # stage 2 of the week alone
+    m.neoclouds.collect_rents_and_service_loans()    # the neoclouds' part of stage 2 alone
     np.testing.assert_allclose(b.gpu_loans, loans * (1 - amort * paid), rtol=1e-12)
     np.testing.assert_allclose(b.cash[rows], neocloud_cash - due * paid, rtol=1e-12, atol=1e-12)
-    income = np.array([f.software_principal_bn + f.other_loans_bn for f in m.pc_funds]) * pc.loan_yield_pct / 100 / 52
-    np.testing.assert_allclose(b.cash[lenders] - lender_cash, loans @ ((rate + amort) * paid) + income, rtol=1e-12)
+    np.testing.assert_allclose(b.cash[lenders] - lender_cash, loans @ ((rate + amort) * paid), rtol=1e-12)
     assert m.neoclouds[short].defaulted and sum(a.defaulted for a in m.neoclouds) == 1
 
 
 def test_quarter_end_redemption_requests_are_paid_after_their_lag_and_not_before():
     """Funds take requests at a quarter end and pay them ``redemption_lag_steps`` later; the cascade
-    looks at the queues only from the earliest due step on (``next_redemption_due``)."""
+    looks at the queues only from the earliest due step on (each fund group's ``next_due``)."""
     m = DryPowderModel(rng=4, **{**SMALL, "private_credit.redemption_lag_steps": 3, "hedge_funds.redemption_lag_steps": 3})
     m.run(13)                                              # step 13 ends the first quarter
     queued = {f.row: [q for q in f.redemption_queue if q[1] == -1] for f in m.funds}
     assert all(len(q) == 1 and q[0][0] == 16 for q in queued.values())     # one request each, due at 16
-    assert m.cascade.next_redemption_due == 16
+    assert m.pc_funds.next_due == m.hedge_funds.next_due == 16
     paid_before = m.book.sinks.get("redemptions_paid", 0.0)
     m.run(2)                                               # steps 14 and 15: nothing is due yet
     assert m.book.sinks.get("redemptions_paid", 0.0) == paid_before
@@ -322,5 +320,6 @@ def test_quarter_end_redemption_requests_are_paid_after_their_lag_and_not_before
     asked = sum(q[0][2] for q in queued.values())
     assert 0.5 * asked < paid <= asked + 1e-9              # private credit may be gated; nothing is overpaid
     m.run(1)                 # after a look at the queues, the tracker holds the earliest due step left
-    left = [q[0] for f in m.funds if not f.defaulted for q in f.redemption_queue]
-    assert m.cascade.next_redemption_due == min(left, default=NEVER)
+    for group in (m.pc_funds, m.hedge_funds):
+        left = [q[0] for f in group if not f.defaulted for q in f.redemption_queue]
+        assert group.next_due == min(left, default=NEVER)

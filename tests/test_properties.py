@@ -57,7 +57,7 @@ def test_invariants_hold_in_random_extreme_scenarios(overrides, seed, crash):
         if step == 3 and crash:                  # a -90% crash of every risky asset
             factor = np.ones(m.K)
             factor[2:] = 1.0 + crash
-            m.apply_price_factor(factor)
+            m.market.apply_price_factor(factor)
         m.step()
         _system_checks(m)
         now = {a.unique_id for a in m.holders if a.defaulted}

@@ -1,23 +1,20 @@
 """The retail population (agents/retail.py, MODEL.md §6.1) against the plain numpy statement of the
-same rule in benchmarks/retail_reference.py, holder by holder, on a path with a rally (momentum
+same rule in tests/retail_reference.py, holder by holder, on a path with a rally (momentum
 buying), a crash (panic sales, margin calls, close-outs) and noise."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+import mesa
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import retail_reference as rr  # noqa: E402
+from agents.retail import RetailPopulation
+from sim.config import RetailConfig
+from sim.config_sections import weight_vector
+from sim.engine import MATERIAL_BN
+from tests import retail_reference as rr
 
-import mesa  # noqa: E402
-
-from agents.retail import RETAIL_WEIGHTS, RetailPopulation  # noqa: E402
-from sim.config import RetailConfig  # noqa: E402
-from sim.constraints import MATERIAL_BN  # noqa: E402
+RETAIL_WEIGHTS = np.array(weight_vector(RetailConfig().portfolio_weights))
 
 
 def _population(holders: int, **params) -> RetailPopulation:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy.stats import kurtosis
 
+from sim.domain import Asset
 from sim.model import DryPowderModel
 
 SEEDS = range(6)
@@ -93,11 +94,11 @@ def test_gpu_generation_breaks_covenants_and_defaults_rise_with_the_shock():
         ms = runs({"gpu.generation_value_drop": drop})
         events = [m.events_frame() for m in ms]
         out[drop] = dict(
-            defaults=np.mean([m.defaults_by_kind["neocloud"] for m in ms]),
+            defaults=np.mean([m.defaults.by_kind["neocloud"] for m in ms]),
             breaches=np.mean([len(e.query("constraint == 'covenant_breach'")) for e in events]),
             gpu_sales=np.mean([e.query("asset == 'used_gpu' and value_bn > 0").value_bn.sum() for e in events]),
-            credit_losses=np.mean([m.credit_losses for m in ms]),
-            pc_requests=np.mean([m.redemption_requests_bn["private_credit"] for m in ms]),
+            credit_losses=np.mean([m.defaults.credit_losses_bn for m in ms]),
+            pc_requests=np.mean([m.pc_funds.requests_bn for m in ms]),
         )
     lo, mid, hi = out[0.1], out[0.3], out[0.55]
     assert lo["defaults"] <= mid["defaults"] <= hi["defaults"] and hi["defaults"] > lo["defaults"]
@@ -109,12 +110,12 @@ def test_gpu_generation_breaks_covenants_and_defaults_rise_with_the_shock():
 def test_forced_gpu_sales_mark_down_every_neocloud():
     m = DryPowderModel(rng=0, **{**FAST, "gpu.generation_value_drop": 0.55})
     m.run(39)
-    before = m.book.units[m.rows["neocloud"], 7] * m.prices[7]
+    before = m.book.units[m.neoclouds.rows, Asset.USED_GPU] * m.prices[Asset.USED_GPU]
     m.run(6)
     e = m.events_frame().query("asset == 'used_gpu' and value_bn > 0 and step > 39")
     assert len(e) > 0 and (e.price_return < 0).all()
     survivors = [i for i, a in enumerate(m.neoclouds) if not a.defaulted]
-    after = m.book.units[m.rows["neocloud"], 7] * m.prices[7]
+    after = m.book.units[m.neoclouds.rows, Asset.USED_GPU] * m.prices[Asset.USED_GPU]
     sellers = set(e.agent_id)
     bystanders = [i for i in survivors if m.neoclouds[i].unique_id not in sellers]
     assert bystanders, "some neoclouds should not have sold"
@@ -151,7 +152,7 @@ def test_retail_margin_calls_end_when_what_is_left_is_rounding_noise():
     Every round of them sells more than MATERIAL_BN ($1 thousand), so the cascade ends with the
     economics and the published cascade depth is not set by sales worth fractions of a cent
     (MODEL.md §6.6)."""
-    from sim.constraints import MATERIAL_BN
+    from sim.engine import MATERIAL_BN
     from sim.config import load_config, resolve_config_arg
 
     cfg = load_config(resolve_config_arg("dry_powder_exhausted"), {"seed": 1})

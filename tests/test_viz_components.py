@@ -121,7 +121,7 @@ def test_stress_levels_and_latest_cascade(stepped):
             assert stress[a.unique_id] == 2.0
     c = viz.latest_cascade(m)
     assert c["step"] is not None, "no forced sale in 80 baseline weeks"
-    from sim.cascade import FORCED
+    from sim.domain import FORCED
     assert c["rows"] and all(r["constraint"] in FORCED and r["value_bn"] > 0 for r in c["rows"])
     assert [r["round"] for r in c["rows"]] == sorted(r["round"] for r in c["rows"])
     html = viz.cascade_html(m)

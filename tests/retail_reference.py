@@ -1,5 +1,5 @@
-"""Three implementations of one week of the retail rule (agents/retail.py, MODEL.md §6.1), for the
-benchmarks in ``run.py``:
+"""Three implementations of one week of the retail rule (agents/retail.py, MODEL.md §6.1), checked
+against each other by ``tests/test_retail.py`` and timed by ``benchmarks/run.py``:
 
 * :func:`population_week` drives the model's own :class:`agents.retail.RetailPopulation` through
   the calls the cascade makes (``round_zero_orders`` / ``fill`` / ``settle``, then
@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from agents.retail import MOMENTUM_SIGNAL_CAP, RetailPopulation
+from agents.retail import RetailPopulation
 from sim.config import ASSETS, RetailConfig
-from sim.constraints import MATERIAL_BN
+from sim.engine import MATERIAL_BN
 
 K = len(ASSETS)
 
@@ -108,6 +108,7 @@ class NumpyRetail:
         p = pop.params
         self.kappa, self.drawdown, self.panic_share, self.leverage = (
             p.momentum_sensitivity, p.panic_drawdown, p.panic_sale_share, p.margin_leverage)
+        self.signal_cap = p.momentum_signal_cap
         self.cash = pop.cash.copy()
         self.units = np.ascontiguousarray(pop.units)
         self.debt = pop.debt.copy()
@@ -119,7 +120,7 @@ class NumpyRetail:
     def week(self, w: Week) -> np.ndarray:
         self.cash += w.inflow * self.wealth_share
         # round 0: momentum and panic, both on the opening state
-        signal = np.clip(w.r13, 0.0, MOMENTUM_SIGNAL_CAP)
+        signal = np.clip(w.r13, 0.0, self.signal_cap)
         orders = np.zeros_like(self.units)
         traded = False
         if signal.any():
@@ -246,6 +247,7 @@ class MesaRetailModel(mesa.Model):
         p = pop.params
         self.kappa, self.drawdown, self.panic_share, self.leverage = (
             p.momentum_sensitivity, p.panic_drawdown, p.panic_sale_share, p.margin_leverage)
+        self.signal_cap = p.momentum_signal_cap
         units, weights = pop.units, pop.weights
         for h in range(pop.n):
             RetailHolder(self, pop.cash[h], units[h], pop.debt[h], weights[h], pop.peak[h], pop.closed[h],
@@ -259,7 +261,7 @@ class MesaRetailModel(mesa.Model):
     def week_inputs(self, w: Week) -> None:
         self.now = w
         self.prices = [float(x) for x in w.prices]
-        signal = np.clip(w.r13, 0.0, MOMENTUM_SIGNAL_CAP)
+        signal = np.clip(w.r13, 0.0, self.signal_cap)
         self.momentum = bool(signal.any())
         self.signal = [float(x) for x in signal]
         self.q = [float(x) for x in signal / w.prices]
