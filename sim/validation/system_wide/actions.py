@@ -12,6 +12,7 @@ they no longer count in risk-weighted assets and cannot be sold twice.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +23,24 @@ from sim.validation.system_wide.universe import LEDGER_ORDER, SEIZED_ORDER
 
 if TYPE_CHECKING:
     from sim.validation.system_wide.economy import Economy, Snapshot
+
+
+class Reason(StrEnum):
+    """Why an institution sells: the label of its orders on the round's sheet."""
+
+    OBLIGATIONS = "obligations"            # recalled funding falls due
+    MARGIN_CALL = "margin_call"            # next step's call exceeds the collateral at hand
+    LEVERAGE = "leverage"                  # delevering towards the leverage target
+    RISK_WEIGHTED = "risk_weighted_capital"   # restoring the CET1 ratio
+    LIQUIDITY_COVERAGE = "lcr"             # restoring the LCR
+    CASH_TARGET = "cash_target"            # a fund topping up its cash share
+    REDEMPTION = "redemption"              # an asset manager meeting redemptions
+    DEFAULT = "default"                    # a defaulted institution selling everything
+
+    @property
+    def priority(self) -> int:
+        """Rank for :meth:`sim.engine.OrderSheet.put` (the peer itself only adds orders up)."""
+        return list(Reason).index(self)
 
 
 def take_snapshot(eco: Economy, a: int) -> Snapshot:
@@ -58,7 +77,7 @@ def perform_proportionally(maxes: np.ndarray, amount: float | None) -> tuple[flo
 # ---------------------------------------------------------------------------------------------
 # Sales
 # ---------------------------------------------------------------------------------------------
-def put_for_sale(eco: Economy, a: int, k: int, units: float, seized: bool) -> None:
+def put_for_sale(eco: Economy, a: int, k: int, units: float, seized: bool, reason: Reason) -> None:
     """Order ``units`` of security ``k`` (the peer's ``put_for_sale``, with its tolerances)."""
     b, price = eco.book, eco.market.prices[k]
     if abs(units) < EPS:
@@ -70,10 +89,11 @@ def put_for_sale(eco: Economy, a: int, k: int, units: float, seized: bool) -> No
     if abs(effective - units) <= 2 * EPS:
         units = effective
     (b.seized_for_sale if seized else b.for_sale)[a, k] += units
-    eco.market.order(seized, a, k, units)
+    eco.sheet.add(b.row(a, seized), k, units, reason)
 
 
-def sell(eco: Economy, a: int, amount: float | None = None, mask_own=None, mask_seized=None) -> float:
+def sell(eco: Economy, a: int, amount: float | None = None, reason: Reason = Reason.DEFAULT,
+         mask_own=None, mask_seized=None) -> float:
     """Sell ``amount`` of value (all if None) proportionally over the eligible positions (the
     snapshot's, or the given masks'), in ledger order: own positions, then seized collateral."""
     snap = eco.snapshots[a]
@@ -95,7 +115,7 @@ def sell(eco: Economy, a: int, amount: float | None = None, mask_own=None, mask_
         if p[k] > 0:
             units = each[i] / p[k]
             if abs(units) > EPS:
-                put_for_sale(eco, a, k, float(units), seized=i >= n_own)
+                put_for_sale(eco, a, k, float(units), i >= n_own, reason)
     return done
 
 
@@ -131,12 +151,12 @@ def pull_funding(eco: Economy, a: int, amount: float) -> tuple[float, bool]:
     return done + done_repo, rest <= 0 or abs(done_repo - rest) < EPS
 
 
-def raise_liquidity(eco: Economy, a: int, amount: float) -> float:
+def raise_liquidity(eco: Economy, a: int, amount: float, reason: Reason) -> float:
     """Pecking order: recall funding (pre-default pulls are on), then sell for the shortfall."""
     pulled, enough = pull_funding(eco, a, amount)
     if enough:
         return pulled
-    return pulled + sell(eco, a, amount - pulled)
+    return pulled + sell(eco, a, amount - pulled, reason)
 
 
 def pay_off_liabilities(eco: Economy, a: int, amount: float) -> float:

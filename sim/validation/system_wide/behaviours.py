@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.validation.system_wide import constraints as K
 from sim.validation.system_wide.actions import (
-    pay_off_liabilities, perform_pulls, pull_ids, raise_liquidity, sell)
+    Reason, pay_off_liabilities, perform_pulls, pull_ids, raise_liquidity, sell)
 from sim.validation.system_wide.config import FUND_REDEMPTION_MULTIPLIER, HF_CASH_BUFFER, LCR_BUFFER, LCR_TARGET
 from sim.validation.system_wide.contracts import EPS, commitments, fulfil, inflows, matured
 from sim.validation.system_wide.universe import CLASS_SLICES, N_SECURITIES, AssetClass
@@ -51,7 +51,7 @@ def _expected(eco: Economy, a: int, balance: float, k: int, flows_in, flows_out,
     balance += flows_in[k]
     balance -= flows_out[k]
     if balance < 0:
-        balance += rescue(eco, a, -balance)
+        balance += rescue(eco, a, -balance, Reason.OBLIGATIONS)
     return balance
 
 
@@ -68,7 +68,7 @@ def liquidity_management(eco: Economy, a: int, bank: bool, hf_row: int = -1) -> 
         for repo in eco.contracts.repos_of(a):
             short = shortfall_next_call(eco, repo)
             if short:
-                sell(eco, a, short)
+                sell(eco, a, short, Reason.MARGIN_CALL)
     else:
         capital = K.cet1e(eco, a)
         if capital < 0:
@@ -88,7 +88,7 @@ def liquidity_management(eco: Economy, a: int, bank: bool, hf_row: int = -1) -> 
         to_delever -= delever
     balance -= delever
     if balance < to_delever:
-        balance += raise_liquidity(eco, a, to_delever - balance)
+        balance += raise_liquidity(eco, a, to_delever - balance, Reason.LEVERAGE)
     return capital
 
 
@@ -114,7 +114,7 @@ def restore_rwcr(eco: Economy, i: int, capital: float) -> float:
     for name, cls in (("corpbonds", AssetClass.CORP_BONDS), ("othertradables", AssetClass.OTHER_TRADABLES),
                       ("equities", AssetClass.EQUITIES)):
         own, seized = _class_mask(eco, i, cls)
-        steps.append((w[name], lambda x, own=own, seized=seized: sell(eco, i, x, own, seized)))
+        steps.append((w[name], lambda x, own=own, seized=seized: sell(eco, i, x, Reason.RISK_WEIGHTED, own, seized)))
     raised = 0.0
     for weight, act in steps:
         if weight == 0:
@@ -143,7 +143,7 @@ def bank_act(eco: Economy, i: int) -> None:
     den = eco.banks.lcr_den[i]
     liquid = K.hqla(eco, i, raised)
     if liquid / den < LCR_BUFFER:
-        raise_liquidity(eco, i, max(LCR_TARGET * den, 0.0) - liquid)
+        raise_liquidity(eco, i, max(LCR_TARGET * den, 0.0) - liquid, Reason.LIQUIDITY_COVERAGE)
 
 
 def bank_default(eco: Economy, i: int) -> None:
@@ -181,7 +181,7 @@ def hedge_fund_act(eco: Economy, h: int, row: int) -> None:
     ue = eco.ue_cash(h)
     initial = eco.hedge_funds.uec_fraction[row]
     if ue / assets < 0.9 * initial:
-        sell(eco, h, initial * assets - ue)
+        sell(eco, h, initial * assets - ue, Reason.CASH_TARGET)
 
 
 def hedge_fund_default(eco: Economy, h: int) -> None:
@@ -211,7 +211,7 @@ def fund_act(eco: Economy, f: int, row: int) -> None:
     if loss > st.loss_previous[row]:
         extra = float(np.clip(FUND_REDEMPTION_MULTIPLIER * st.shares_initial[row] * (loss - st.loss_previous[row]),
                               0, st.shares[row]))
-        sell(eco, f, extra * nav)
+        sell(eco, f, extra * nav, Reason.REDEMPTION)
         st.redeem_previous[row] = extra
     else:
         st.redeem_previous[row] = 0.0
@@ -219,7 +219,7 @@ def fund_act(eco: Economy, f: int, row: int) -> None:
     st.nav_previous[row] = nav
     assets, cash = eco.asset_value(f), float(eco.book.cash[f])
     if cash / assets < 0.9 * st.cash_fraction[row]:
-        sell(eco, f, assets * st.cash_fraction[row] - cash)
+        sell(eco, f, assets * st.cash_fraction[row] - cash, Reason.CASH_TARGET)
 
 
 def fund_default(eco: Economy, f: int) -> None:

@@ -85,6 +85,7 @@ class Economy:
     marked: np.ndarray = None
     order: list[int] = None
     snapshots: list = field(default=None)
+    sheet: object = None                            # the round's order sheet (sim.engine.OrderSheet)
     defaults: dict = field(default_factory=dict)   # group -> list of defaults per step
 
     def __post_init__(self):
@@ -172,7 +173,7 @@ def build_economy(cfg: PeerConfig, data: BankData, sheet: BankSheet, pos: Positi
     from sim.validation.system_wide import constraints
     layout = Layout(data.n, cfg.hedge_funds, cfg.funds)
     book = build_book(layout, data.names, sheet, pos)
-    market = PeerMarket.create(pos.depth, cfg.price_impact, cfg.haircut_contagion, layout.n)
+    market = PeerMarket.create(pos.depth, cfg.price_impact, cfg.haircut_contagion)
     builder = ContractsBuilder()
     _bank_liabilities(builder, sheet, interbank, remainder)
     for j, row in enumerate(layout.fund_rows):

@@ -13,7 +13,7 @@ or its liquid assets, because the peer counts only the securities a bank held at
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -86,30 +86,37 @@ class Layout:
         return g
 
 
-@dataclass
 class Book:
-    """Positions of every institution (EUR million; prices start at 1, so units = value at t = 0)."""
+    """Positions of every institution (EUR million; prices start at 1, so units = value at t = 0).
 
-    names: list[str]
-    group: np.ndarray          # (N,) Group
-    cash: np.ndarray           # (N,)
-    encumbered_cash: np.ndarray
-    units: np.ndarray          # (N, K) securities held since the start
-    held: np.ndarray           # (N, K) bool: a position (contract) exists
-    encumbered: np.ndarray     # (N, K) units pledged as repo collateral
-    for_sale: np.ndarray       # (N, K) units put up for sale, not yet settled
-    other_assets: np.ndarray   # (N,)
-    external: np.ndarray       # (N,) the non-tradable external asset (price 1)
-    seized_units: np.ndarray = field(default=None)     # (N, K) collateral taken from defaulted HFs
-    seized_held: np.ndarray = field(default=None)
-    seized_for_sale: np.ndarray = field(default=None)
+    ``holdings`` stacks two blocks of rows: 0..N-1 the securities each institution held at the start,
+    N..2N-1 the collateral it seized; ``units`` and ``seized_units`` are views of them (as are
+    ``for_sale`` and ``seized_for_sale`` of ``reserved``, the units put up for sale, not yet settled).
+    """
 
-    def __post_init__(self):
-        shape = self.units.shape
-        if self.seized_units is None:
-            self.seized_units = np.zeros(shape)
-            self.seized_held = np.zeros(shape, dtype=bool)
-            self.seized_for_sale = np.zeros(shape)
+    def __init__(self, names: list[str], group: np.ndarray, cash: np.ndarray, units: np.ndarray,
+                 other_assets: np.ndarray, external: np.ndarray):
+        n, k = units.shape
+        self.names, self.group, self.cash = names, group, cash
+        self.encumbered_cash = np.zeros(n)
+        self.holdings = np.zeros((2 * n, k))
+        self.holdings[:n] = units
+        self.reserved = np.zeros((2 * n, k))
+        self.units, self.seized_units = self.holdings[:n], self.holdings[n:]
+        self.for_sale, self.seized_for_sale = self.reserved[:n], self.reserved[n:]
+        self.held = units > 0                       # a position (contract) exists
+        self.seized_held = np.zeros((n, k), dtype=bool)
+        self.encumbered = np.zeros((n, k))          # units pledged as repo collateral
+        self.other_assets, self.external = other_assets, external
+        self.payee = np.concatenate([np.arange(n), np.arange(n)])   # whose cash each holding row pays
+
+    def ue_cash(self, a: int) -> float:
+        """Unencumbered cash of institution ``a``."""
+        return float(self.cash[a] - self.encumbered_cash[a])
+
+    def row(self, a: int, seized: bool) -> int:
+        """Holding row of institution ``a``'s own (or seized) positions."""
+        return a + len(self.cash) if seized else a
 
     def ue_cash(self, a: int) -> float:
         """Unencumbered cash of institution ``a``."""
@@ -229,6 +236,4 @@ def build_book(layout: Layout, names: tuple[str, ...], sheet: BankSheet, pos: Po
             other[row] = max(fund_other_assets(j), 0.0)
             row_names.append(FUNDS[j][0])
     units = np.where(units > 0, units, 0.0)
-    return Book(names=row_names, group=layout.group_of(), cash=cash, encumbered_cash=np.zeros(n),
-                units=units, held=units > 0, encumbered=np.zeros((n, k)), for_sale=np.zeros((n, k)),
-                other_assets=other, external=external)
+    return Book(row_names, layout.group_of(), cash, units, other, external)

@@ -1,14 +1,25 @@
-"""The peer's asset market: linear price impact in absolute terms, haircuts, order book (SPEC.md §6).
+"""The peer's asset market on the cascade engine: absolute linear impact, haircuts, ordered book (SPEC.md §6).
 
-Orders placed during a step are cleared once at the start of the next: each traded security's price
-falls by ``beta_c * q / Q`` (floored at zero), where q is the quantity ordered this round and Q the
-security's total quantity; haircuts of traded securities follow the price; then every order settles
-at the mid-point of the old and the new price, capped at what the seller still holds.
+Orders placed during a step clear once at the start of the next (:class:`sim.engine.CascadeLoop`,
+one round per step): each traded security's price falls by ``slope_c * q / Q`` (floored at zero),
+where q is the quantity ordered this round and Q the security's total quantity; haircuts of traded
+securities follow the price; then the orders settle at the mid-point of the old and the new price.
 
-:func:`absolute_linear_clearing` is the clearing primitive the peer needs beside the engine's
-multiplicative laws (``p (1 - lambda q)``, ``p exp(-lambda q)``): the peer subtracts the impact from
-the price, ``max(0, p - beta q / Q)``. It is written for any (K,) book so that it can move into the
-engine's market module as a third impact law.
+Three primitives here are general and belong in :mod:`sim.engine` (they are kept apart only because
+the engine is owned elsewhere; see the README of this folder):
+
+* :func:`absolute_linear_clear` -- a third impact law, ``p' = max(0, p - slope * q / Q)``: the peer
+  subtracts the impact from the price, where the engine's linear law scales the price;
+* :class:`OrderLog` -- an :class:`sim.engine.OrderSheet` that also keeps every order in the sequence
+  it was placed (a holder may order the same asset several times in a round) and adds up each
+  asset's total in that sequence;
+* :meth:`OrderLog.settle_in_order` -- settlement order by order in that sequence, each capped at what
+  the seller still holds and paid into the payee's account as it settles (proceeds below a floor are
+  dropped). Settling the sum instead changes the last bits of cash, and the peer compares cash with
+  margin calls without tolerance.
+
+:class:`OrderedCascadeLoop` is :class:`sim.engine.CascadeLoop` with these two swapped in: its round
+loop (``run_rounds``) and records are the engine's.
 """
 
 from __future__ import annotations
@@ -17,8 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.markets import Clearing
-from sim.validation.system_wide.institutions import Book
+from sim.engine import CascadeLoop, Clearing, ExecutionPrice, OrderSheet, RoundRecord
 from sim.validation.system_wide.universe import CLASS_SLICES, N_SECURITIES
 
 #: Price impact per asset class relative to beta (gov 1/2, corp 1, equities 2, other 1), SPEC.md §6.
@@ -28,7 +38,8 @@ CLASS_HAIRCUT = (0.02, 0.04, 0.15, 0.04)
 HAIRCUT_SLOPE = 100.0
 #: Share of a security's market whose sale moves its price by ``price_impact`` (beta = pi / 0.05).
 IMPACT_REFERENCE_SHARE = 0.05
-SETTLE_EPS = 8e-9
+#: Proceeds at or below this are not paid (the peer's tolerance).
+MIN_PROCEEDS = 8e-9
 
 
 def by_class(values) -> np.ndarray:
@@ -38,66 +49,116 @@ def by_class(values) -> np.ndarray:
     return out
 
 
-def absolute_linear_clearing(prices: np.ndarray, quantity_sold: np.ndarray, depth: np.ndarray,
-                             impact: np.ndarray) -> Clearing:
-    """One clearing with p_new = max(0, p - impact * q / depth) where q > 0 (engine primitive).
+def absolute_linear_clear(prices: np.ndarray, quantity_sold: np.ndarray, depth: np.ndarray,
+                          slope: np.ndarray) -> Clearing:
+    """One clearing with p' = max(0, p - slope * (q / depth)) where q > 0 (engine primitive).
 
-    Securities with no sale, or no depth, keep their price. Sellers are paid the mid-point price.
+    Assets with no sale, or no depth, keep their price. Sellers are paid the mid-point price.
     """
     p_old = np.asarray(prices, dtype=float)
     q = np.asarray(quantity_sold, dtype=float)
     traded = (q > 0) & (depth > 0)
     p_new = p_old.copy()
-    p_new[traded] = np.maximum(0.0, p_old[traded] + (-(q[traded] / depth[traded]) * impact[traded]))
+    p_new[traded] = np.maximum(0.0, p_old[traded] + (-(q[traded] / depth[traded]) * slope[traded]))
     return Clearing(old_prices=p_old.copy(), new_prices=p_new, execution_prices=0.5 * (p_old + p_new))
+
+
+class OrderLog(OrderSheet):
+    """An order sheet that keeps the orders in the sequence they were placed (engine primitive)."""
+
+    def __init__(self, holdings: np.ndarray, prices: np.ndarray):
+        super().__init__(holdings, prices)
+        self.log: list[tuple[int, int, float]] = []
+        self.ordered = np.zeros(holdings.shape[1])
+
+    def add(self, row: int, asset: int, units: float, label) -> None:
+        super().add(row, asset, units, label)
+        self.log.append((row, asset, units))
+        self.ordered[asset] += units
+
+    def institutional_totals(self) -> np.ndarray:
+        """Units ordered of each asset, added up in the order the orders came."""
+        return self.ordered.copy()
+
+    def has_institutional_orders(self) -> bool:
+        return bool(self.log)
+
+    def settle_in_order(self, holdings: np.ndarray, execution_prices: np.ndarray, accounts: np.ndarray,
+                        payee: np.ndarray, reserved: np.ndarray | None = None,
+                        min_proceeds: float = MIN_PROCEEDS) -> tuple[np.ndarray, np.ndarray]:
+        """Settle the orders one by one: min(ordered, still held) units leave ``holdings`` (and
+        ``reserved``, the units earmarked for sale) and their value at the execution price is added to
+        ``accounts[payee[row]]`` unless it is at most ``min_proceeds``. Returns (sold, proceeds by row)."""
+        sold = np.zeros_like(holdings)
+        proceeds = np.zeros(holdings.shape[0])
+        paid = execution_prices.tolist()
+        for row, asset, units in self.log:
+            have = holdings[row, asset]
+            units_sold = min(have, units)
+            holdings[row, asset] = have - units_sold
+            if reserved is not None:
+                reserved[row, asset] -= units_sold
+            sold[row, asset] += units_sold
+            value = units_sold * paid[asset]
+            if value >= min_proceeds:
+                accounts[payee[row]] += value
+                proceeds[row] += value
+        return sold, proceeds
+
+
+class OrderedCascadeLoop(CascadeLoop):
+    """The engine's cascade loop with the market's own clearing law and settlement in order.
+
+    ``accounts``/``payee`` say whose cash each holding row's proceeds go to; ``reserved`` holds the
+    units each row has put up for sale (cleared as they settle).
+    """
+
+    def __init__(self, holdings: np.ndarray, market: PeerMarket, rules, *, accounts: np.ndarray,
+                 payee: np.ndarray, reserved: np.ndarray | None = None):
+        super().__init__(holdings, market, rules, execution=ExecutionPrice.MID)
+        self.accounts, self.payee, self.reserved = accounts, payee, reserved
+
+    def new_sheet(self) -> OrderLog:
+        return OrderLog(self.holdings, self.market.prices)
+
+    def clear_round(self, round_no: int, sheet: OrderLog) -> RoundRecord:
+        clearing = self.market.clear(sheet.totals())
+        self.market.move(clearing)
+        sold, proceeds = sheet.settle_in_order(self.holdings, clearing.paid(self.execution), self.accounts,
+                                               self.payee, self.reserved)
+        record = RoundRecord(round_no, clearing, sheet.labels, sold, proceeds, sheet.books, sheet.book_totals)
+        self.rules.settle(record)
+        return record
 
 
 @dataclass
 class PeerMarket:
-    """Prices, haircuts and the round's order book of the 93 securities."""
+    """Prices, haircuts and depth of the 93 securities (the engine's ``Market`` protocol)."""
 
     prices: np.ndarray
     haircuts: np.ndarray
     depth: np.ndarray
-    impact: np.ndarray           # beta_c per security
+    slope: np.ndarray            # beta_c per security: price fall for selling all of Q
     haircut_contagion: bool
-    orders: list                 # (institution, seized?, security, units) in the order they were placed
-    ordered: np.ndarray          # (K,) units ordered this round (what moves the price)
 
     @classmethod
-    def create(cls, depth: np.ndarray, price_impact: float, haircut_contagion: bool, n_agents: int) -> PeerMarket:
+    def create(cls, depth: np.ndarray, price_impact: float, haircut_contagion: bool) -> PeerMarket:
         beta = price_impact / IMPACT_REFERENCE_SHARE
         return cls(prices=np.ones(N_SECURITIES), haircuts=by_class(CLASS_HAIRCUT), depth=depth.copy(),
-                   impact=by_class([beta * x for x in CLASS_IMPACT]), haircut_contagion=haircut_contagion,
-                   orders=[], ordered=np.zeros(N_SECURITIES))
+                   slope=by_class([beta * x for x in CLASS_IMPACT]), haircut_contagion=haircut_contagion)
 
-    def order(self, seized: bool, a: int, k: int, units: float) -> None:
-        self.orders.append((a, seized, k, units))
-        self.ordered[k] += units
+    def impact_per_unit(self) -> np.ndarray:
+        """Price fall per unit sold (slope / depth), for the engine's protocol."""
+        return np.divide(self.slope, self.depth, out=np.zeros_like(self.slope), where=self.depth > 0)
 
-    def clear(self, book: Book) -> Clearing:
-        """Clear the round: move prices, update haircuts, settle every order; returns the clearing."""
-        traded = self.ordered > 0
-        clearing = absolute_linear_clearing(self.prices, self.ordered, self.depth, self.impact)
-        self.prices = clearing.new_prices
+    def clear(self, ordered: np.ndarray) -> Clearing:
+        """The round's clearing; haircuts of every security ordered follow its new price."""
+        clearing = absolute_linear_clear(self.prices, ordered, self.depth, self.slope)
         if self.haircut_contagion:
-            fall = np.maximum(0.0, HAIRCUT_SLOPE * (1.0 - self.prices[traded]))
+            traded = ordered > 0
+            fall = np.maximum(0.0, HAIRCUT_SLOPE * (1.0 - clearing.new_prices[traded]))
             self.haircuts[traded] = np.minimum(by_class(CLASS_HAIRCUT)[traded] + fall, 1.0)
-        self._settle(book, (self.prices + clearing.old_prices).tolist())
-        self.ordered[:] = 0.0
         return clearing
 
-    def _settle(self, book: Book, price_sums: list[float]) -> None:
-        """Settle the orders one by one in the order they were placed (each capped at what the seller
-        still holds), paying the mid-point price; proceeds below 8e-9 are dropped, as in the peer."""
-        cash = book.cash
-        for a, seized, k, units in self.orders:
-            held, for_sale = (book.seized_units, book.seized_for_sale) if seized else (book.units, book.for_sale)
-            have = held[a, k]
-            sold = min(have, units)
-            held[a, k] = have - sold
-            for_sale[a, k] -= sold
-            value = sold * price_sums[k] / 2
-            if value >= SETTLE_EPS:
-                cash[a] += value
-        self.orders = []
+    def move(self, clearing: Clearing) -> None:
+        self.prices = clearing.new_prices

@@ -158,7 +158,7 @@ def shortfall_next_call(eco: Economy, k: int) -> float:
 
 def liquidate_repo(eco: Economy, k: int) -> None:
     """A defaulted borrower's repo: the collateral units pass to the lender, who orders them all sold."""
-    from sim.validation.system_wide.actions import put_for_sale
+    from sim.validation.system_wide.actions import Reason, put_for_sale
     c, b = eco.contracts, eco.book
     lender, hf = c.lender[k], c.borrower[k]
     if c.tranche[k] >= 0 and lender != OUTSIDE:
@@ -171,5 +171,5 @@ def liquidate_repo(eco: Economy, k: int) -> None:
         b.seized_held[lender, s] |= units > 0
         for col, u in zip(cols, units):
             if u > 0:
-                put_for_sale(eco, lender, int(col), float(u), seized=True)
+                put_for_sale(eco, lender, int(col), float(u), True, Reason.DEFAULT)
     c.principal[k] = 0.0

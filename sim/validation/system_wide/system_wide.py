@@ -19,7 +19,7 @@ from sim.validation.system_wide.data import BankData, load_bank_data
 from sim.validation.system_wide.economy import Economy, build_economy
 from sim.validation.system_wide.institutions import BankSheet, Group, Positions, bank_sheet, hf_scale, positions
 from sim.validation.system_wide.networks import interbank_network, network_seeds, portfolio_weights
-from sim.validation.system_wide.schedule import Schedule, StepRecord
+from sim.validation.system_wide.schedule import StepRecord, run_steps
 from sim.validation.system_wide.sums import peer_sum
 
 
@@ -60,7 +60,7 @@ def _run(cfg: PeerConfig, seed: int, stream, pos, interbank, remainder) -> Syste
     eco = build_economy(cfg, data, sheet, pos, interbank, remainder, stream)
     banks = range(eco.layout.n_banks)
     initial_assets = peer_sum(float(sheet.assets[i]) for i in banks)
-    records = Schedule.for_economy(eco).run(eco)
+    records = run_steps(eco)
     final_assets = peer_sum(eco.asset_value(i) for i in banks)
     return SystemWideRun(
         config=cfg, seed=seed,
