@@ -90,9 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--port", type=_port, default=8765)
     z.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
 
-    q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale stress test (Cont-Schaanning rules)")
-    q.add_argument("--balance-sheets", type=Path, required=True, help="eba2018_balance_sheets.csv")
-    q.add_argument("--out", type=Path, help="folder for peer_results.csv and peer_validation.png")
+    q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale (--balance-sheets) or system-wide "
+                                             "(--system-wide) stress test")
+    q.add_argument("--balance-sheets", type=Path, help="eba2018_balance_sheets.csv (fire-sale peer)")
+    q.add_argument("--out", type=Path, help="output folder")
+    q.add_argument("--system-wide", action="store_true", help="run the system-wide peer's FF10 and FF11")
+    q.add_argument("--seeds", type=_positive_int, default=10, help="runs per point (the peer's 10; --system-wide)")
+    q.add_argument("--seed", type=_seed, help="spawn the runs' seeds from this root (default: the peer's seeds)")
+    q.add_argument("--workers", type=_positive_int, help="parallel workers (default: CPU count)")
+    q.add_argument("--crediting", choices=("head", "v08", "both"), default="both",
+                   help="peer library version(s) to reproduce (default: both)")
+    q.add_argument("--experiments", default="FF10,FF11_1,FF11_2", help="comma-separated subset")
     return p
 
 
@@ -167,10 +175,16 @@ def cmd_viz(args) -> int:
 
 def cmd_validate_peer(args) -> int:
     from sim.outputs import RUNS_DIR, check_writable
-    from sim.validation import validate_peer
-    out = args.out if args.out is not None else RUNS_DIR / "peer-validation"
+    if not args.system_wide and args.balance_sheets is None:
+        raise UsageError("validate-peer needs --balance-sheets PATH (fire-sale peer) or --system-wide")
+    default = "peer-validation-system-wide" if args.system_wide else "peer-validation"
+    out = args.out if args.out is not None else RUNS_DIR / default
     check_writable(out)
     try:
+        if args.system_wide:
+            from sim.validation.system_wide.validate import validate_from_args
+            return validate_from_args(args, out)
+        from sim.validation import validate_peer
         return validate_peer(args.balance_sheets, out)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -21,7 +21,7 @@ import numpy as np
 from sim.validation.system_wide.data import BankData
 from sim.validation.system_wide.networks import N_FUNDS
 from sim.validation.system_wide.sums import ledger_sum
-from sim.validation.system_wide.universe import CLASS_SLICES, N_SECURITIES, AssetClass
+from sim.validation.system_wide.universe import N_SECURITIES
 
 class Group(IntEnum):
     """Agent types of the peer economy (participant groups of the cascade)."""
@@ -117,10 +117,6 @@ class Book:
     def row(self, a: int, seized: bool) -> int:
         """Holding row of institution ``a``'s own (or seized) positions."""
         return a + len(self.cash) if seized else a
-
-    def ue_cash(self, a: int) -> float:
-        """Unencumbered cash of institution ``a``."""
-        return self.cash[a] - self.encumbered_cash[a]
 
 
 @dataclass(frozen=True)
