@@ -8,7 +8,7 @@ this folder maps each module to the sections of the peer's specification.
 """
 
 from sim.validation.system_wide.config import PeerConfig
-from sim.validation.system_wide.contracts import Crediting
+from sim.validation.system_wide.config import Crediting
 from sim.validation.system_wide.experiments import ff10_config, ff11_config
 from sim.validation.system_wide.system_wide import SystemWideRun, economy_for, inet_system_wide, run_chain
 from sim.validation.system_wide.validate import validate_system_wide

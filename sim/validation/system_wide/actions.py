@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.validation.system_wide.contracts import EPS, Kind, eligible, pull, repay
+from sim.validation.system_wide.contracts import eligible, pull, repay
+from sim.validation.system_wide.ledger import EPS, Kind
 from sim.validation.system_wide.sums import ledger_sum
 from sim.validation.system_wide.universe import LEDGER_ORDER, SEIZED_ORDER
 
+from sim.validation.system_wide.state import Snapshot
+
 if TYPE_CHECKING:
-    from sim.validation.system_wide.economy import Economy, Snapshot
+    from sim.validation.system_wide.state import Economy
 
 
 class Reason(StrEnum):
@@ -45,7 +48,6 @@ class Reason(StrEnum):
 
 def take_snapshot(eco: Economy, a: int) -> Snapshot:
     """The contracts ``a`` may act on this step (the peer's ``get_available_actions``)."""
-    from sim.validation.system_wide.economy import Snapshot
     b, c = eco.book, eco.contracts
     sell_own = b.held[a] & ((b.units[a] - b.encumbered[a]) > b.for_sale[a])
     sell_seized = b.seized_held[a] & (b.seized_units[a] > b.seized_for_sale[a])

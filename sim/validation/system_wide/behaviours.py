@@ -18,15 +18,16 @@ import numpy as np
 
 from sim.validation.system_wide import constraints as K
 from sim.validation.system_wide.actions import (
-    Reason, pay_off_liabilities, perform_pulls, pull_ids, raise_liquidity, sell)
+    Reason, pay_off_liabilities, perform_pulls, pull_ids, raise_liquidity, sell, take_snapshot)
 from sim.validation.system_wide.config import FUND_REDEMPTION_MULTIPLIER, HF_CASH_BUFFER, LCR_BUFFER, LCR_TARGET
-from sim.validation.system_wide.contracts import EPS, commitments, fulfil, inflows, matured
+from sim.validation.system_wide.contracts import commitments, fulfil, inflows, liquidate_loan, matured
+from sim.validation.system_wide.ledger import EPS, Kind
 from sim.validation.system_wide.universe import CLASS_SLICES, N_SECURITIES, AssetClass
-from sim.validation.system_wide.repos import margin_call, shortfall_next_call
+from sim.validation.system_wide.repos import liquidate_repo, margin_call, shortfall_next_call
 from sim.validation.system_wide.sums import peer_sum
 
 if TYPE_CHECKING:
-    from sim.validation.system_wide.economy import Economy
+    from sim.validation.system_wide.state import Economy
 
 EARLY_STEPS = 2  # obligations due within TIMESTEPS_TO_PAY steps are met by selling only
 
@@ -149,9 +150,6 @@ def bank_act(eco: Economy, i: int) -> None:
 def bank_default(eco: Economy, i: int) -> None:
     """A defaulted bank sells everything it can, recalls what it can and its liabilities are
     liquidated: lenders recover principal x (1 - LGD); deposits are untouched (SPEC.md §7.1)."""
-    from sim.validation.system_wide.actions import take_snapshot
-    from sim.validation.system_wide.contracts import Kind, liquidate_loan
-    from sim.validation.system_wide.repos import liquidate_repo
     sell(eco, i)
     fresh = take_snapshot(eco, i)   # recall everything still eligible (a dead lender has nothing)
     perform_pulls(eco, fresh.pull, None)
@@ -186,7 +184,6 @@ def hedge_fund_act(eco: Economy, h: int, row: int) -> None:
 
 def hedge_fund_default(eco: Economy, h: int) -> None:
     """A defaulted hedge fund sells what is unencumbered; its repos pass their collateral to the banks."""
-    from sim.validation.system_wide.repos import liquidate_repo
     sell(eco, h)
     for repo in eco.contracts.repos_of(h):
         liquidate_repo(eco, int(repo))

@@ -10,8 +10,8 @@ sales and funding pulls, RWA, leverage and LCR constraints, 6 steps.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
-from sim.validation.system_wide.contracts import Crediting
 
 STEPS = 6
 RWCR_MIN = 0.045           # rho_min (CET1 ratio)
@@ -28,6 +28,21 @@ HF_CASH_BUFFER = 0.04      # of assets
 FUND_REDEMPTION_MULTIPLIER = 2.5
 
 
+class PriceImpact(StrEnum):
+    """How a clearing moves prices: the peer's law, or one of the engine's (for robustness studies)."""
+
+    ABSOLUTE = "absolute"         # the peer: p' = max(0, p - beta_c q / Q)
+    LINEAR = "linear"             # the engine's linear law: p' = p max(1 - beta_c q / Q, 1e-6)
+    EXPONENTIAL = "exponential"   # the engine's exponential law: p' = p exp(-beta_c q / Q)
+
+
+class Crediting(StrEnum):
+    """When a repaid lender receives the cash (SPEC.md: the only HEAD / v0.8 difference)."""
+
+    HEAD = "head"    # at once
+    V08 = "v08"      # at the next mailbox pass
+
+
 @dataclass(frozen=True)
 class PeerConfig:
     """A run of the peer economy. Defaults: banks only, every channel on, Basel III buffers, HEAD."""
@@ -42,6 +57,7 @@ class PeerConfig:
     lev_y: float = 1.0                  # leverage buffer multiplier (extra capital when > 1)
     rwa_y: float = 1.0                  # risk-weighted capital buffer multiplier
     crediting: Crediting = Crediting.HEAD
+    impact_law: PriceImpact = PriceImpact.ABSOLUTE
     steps: int = STEPS
 
     def __post_init__(self):
@@ -54,6 +70,7 @@ class PeerConfig:
         if int(self.steps) != self.steps or self.steps < 1:
             raise ValueError(f"steps must be a positive integer, got {self.steps!r}")
         object.__setattr__(self, "crediting", Crediting(self.crediting))
+        object.__setattr__(self, "impact_law", PriceImpact(self.impact_law))
 
     def with_(self, **changes) -> PeerConfig:
         return replace(self, **changes)

@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.validation.system_wide import config as C
-from sim.validation.system_wide.contracts import EPS, Kind
+from sim.validation.system_wide.ledger import EPS, Kind
 from sim.validation.system_wide.data import BankData
 from sim.validation.system_wide.sums import ledger_sum
 from sim.validation.system_wide.universe import CLASS_SLICES, LEDGER_ORDER, AssetClass
 
+from sim.validation.system_wide.state import HedgeFundRules
+
 if TYPE_CHECKING:
-    from sim.validation.system_wide.economy import Economy, HedgeFundRules
+    from sim.validation.system_wide.state import Economy
 
 #: Base risk weights (SPEC.md §4.2), in the peer's key order.
 BASE_WEIGHTS = {"corpbonds": 1.00, "govbonds": 0.00, "equities": 0.75, "othertradables": 1.00,
@@ -172,7 +174,6 @@ def calibrate(eco: Economy, data: BankData) -> None:
 
 
 def hedge_fund_rules(eco: Economy) -> HedgeFundRules:
-    from sim.validation.system_wide.economy import HedgeFundRules
     rows = list(eco.layout.hf_rows)
     lev, uec = np.zeros(len(rows)), np.zeros(len(rows))
     for j, h in enumerate(rows):

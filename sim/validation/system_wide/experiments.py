@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.validation.system_wide.config import PeerConfig
-from sim.validation.system_wide.contracts import Crediting
+from sim.validation.system_wide.config import Crediting
 
 FF10_PRICE_IMPACT = 0.05
 #: Institution sets as the peer's tables name them: (hedge funds, funds).

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engine import CascadeLoop, Clearing, ExecutionPrice, OrderSheet, RoundRecord
+from sim.engine import CascadeLoop, Clearing, ExecutionPrice, ImpactLaw, OrderSheet, RoundRecord, clear
+from sim.validation.system_wide.config import PriceImpact
 from sim.validation.system_wide.universe import CLASS_SLICES, N_SECURITIES
 
 #: Price impact per asset class relative to beta (gov 1/2, corp 1, equities 2, other 1), SPEC.md §6.
@@ -140,12 +141,15 @@ class PeerMarket:
     depth: np.ndarray
     slope: np.ndarray            # beta_c per security: price fall for selling all of Q
     haircut_contagion: bool
+    law: PriceImpact = PriceImpact.ABSOLUTE
 
     @classmethod
-    def create(cls, depth: np.ndarray, price_impact: float, haircut_contagion: bool) -> PeerMarket:
+    def create(cls, depth: np.ndarray, price_impact: float, haircut_contagion: bool,
+               law: PriceImpact = PriceImpact.ABSOLUTE) -> PeerMarket:
         beta = price_impact / IMPACT_REFERENCE_SHARE
         return cls(prices=np.ones(N_SECURITIES), haircuts=by_class(CLASS_HAIRCUT), depth=depth.copy(),
-                   slope=by_class([beta * x for x in CLASS_IMPACT]), haircut_contagion=haircut_contagion)
+                   slope=by_class([beta * x for x in CLASS_IMPACT]), haircut_contagion=haircut_contagion,
+                   law=PriceImpact(law))
 
     def impact_per_unit(self) -> np.ndarray:
         """Price fall per unit sold (slope / depth), for the engine's protocol."""
@@ -153,7 +157,10 @@ class PeerMarket:
 
     def clear(self, ordered: np.ndarray) -> Clearing:
         """The round's clearing; haircuts of every security ordered follow its new price."""
-        clearing = absolute_linear_clear(self.prices, ordered, self.depth, self.slope)
+        if self.law == PriceImpact.ABSOLUTE:
+            clearing = absolute_linear_clear(self.prices, ordered, self.depth, self.slope)
+        else:
+            clearing = clear(self.prices, ordered, self.impact_per_unit(), ImpactLaw(self.law.value))
         if self.haircut_contagion:
             traded = ordered > 0
             fall = np.maximum(0.0, HAIRCUT_SLOPE * (1.0 - clearing.new_prices[traded]))

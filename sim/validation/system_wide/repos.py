@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.validation.system_wide.contracts import EPS, OUTSIDE
+from sim.validation.system_wide.actions import Reason, put_for_sale
+from sim.validation.system_wide.ledger import EPS, OUTSIDE
 from sim.validation.system_wide.institutions import Book
 from sim.validation.system_wide.sums import ledger_sum
 from sim.validation.system_wide.universe import CLASS_SLICES, AssetClass
 
 if TYPE_CHECKING:
-    from sim.validation.system_wide.economy import Economy
+    from sim.validation.system_wide.state import Economy
 
 #: The order in which a hedge fund pledges asset classes (SPEC.md §1.2).
 PLEDGE_ORDER = (AssetClass.CORP_BONDS, AssetClass.EQUITIES, AssetClass.OTHER_TRADABLES, AssetClass.GOV_BONDS)
@@ -158,7 +159,6 @@ def shortfall_next_call(eco: Economy, k: int) -> float:
 
 def liquidate_repo(eco: Economy, k: int) -> None:
     """A defaulted borrower's repo: the collateral units pass to the lender, who orders them all sold."""
-    from sim.validation.system_wide.actions import Reason, put_for_sale
     c, b = eco.contracts, eco.book
     lender, hf = c.lender[k], c.borrower[k]
     if c.tranche[k] >= 0 and lender != OUTSIDE:

@@ -20,11 +20,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
-from sim.experiment_specs import replication_seed
 from sim.validation.system_wide import experiments as X
-from sim.validation.system_wide.contracts import Crediting
+from sim.validation.system_wide.config import Crediting
 from sim.validation.system_wide.system_wide import SystemWideRun, inet_system_wide, run_chain
 
 EXPERIMENTS = ("FF10", "FF11_1", "FF11_2")
@@ -48,10 +48,13 @@ class Unit:
 
 
 def simulation_seeds(n: int, root: int | None = None) -> list[int]:
-    """The peer's seeds 0..n-1, or n seeds spawned from ``SeedSequence(root)``."""
+    """The peer's seeds 0..n-1, or the first word of each of n children of ``SeedSequence(root)``
+    (child i does not depend on n, so more seeds extend a sample without changing it)."""
     if n < 1:
         raise ValueError(f"the number of seeds must be at least 1, got {n}")
-    return list(range(n)) if root is None else [replication_seed(root, i) for i in range(n)]
+    if root is None:
+        return list(range(n))
+    return [int(child.generate_state(1, dtype=np.uint64)[0] >> 1) for child in np.random.SeedSequence(root).spawn(n)]
 
 
 def make_units(tables: Iterable[str], seeds: list[int], creditings: Iterable[str]) -> list[Unit]:
@@ -76,7 +79,7 @@ def _row(unit: Unit, point: X.Point, run: SystemWideRun) -> dict:
     ff10 = unit.table == "FF10"
     row = {"crediting": unit.crediting, "experiment": "FF10" if ff10 else "FF11", "table": unit.table,
            "institutions": point.label if ff10 else "", "channels": "" if ff10 else point.label,
-           "buffer_mode": point.buffer_mode, "lev_y": point.lev_y, "rwa_y": point.rwa_y,
+           "buffer_mode": point.buffer_mode, "lev_y": float(point.lev_y), "rwa_y": float(point.rwa_y),
            "price_impact": point.price_impact, "replication": unit.replication, "seed": unit.seed}
     row.update({f"defaults_t{t + 1}": d for t, d in enumerate(run.bank_defaults)})
     row.update(n_bank_defaults=run.n_bank_defaults, hf_defaults=run.hf_defaults, am_defaults=run.fund_defaults,

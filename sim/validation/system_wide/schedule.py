@@ -25,7 +25,7 @@ from sim.validation.system_wide.institutions import Group
 from sim.validation.system_wide.market import OrderedCascadeLoop
 
 if TYPE_CHECKING:
-    from sim.validation.system_wide.economy import Economy
+    from sim.validation.system_wide.state import Economy
 
 
 class BankGroup:

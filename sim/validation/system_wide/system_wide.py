@@ -16,7 +16,8 @@ import numpy as np
 
 from sim.validation.system_wide.config import PeerConfig
 from sim.validation.system_wide.data import BankData, load_bank_data
-from sim.validation.system_wide.economy import Economy, build_economy
+from sim.validation.system_wide.build import build_economy
+from sim.validation.system_wide.state import Economy
 from sim.validation.system_wide.institutions import BankSheet, Group, Positions, bank_sheet, hf_scale, positions
 from sim.validation.system_wide.networks import interbank_network, network_seeds, portfolio_weights
 from sim.validation.system_wide.schedule import StepRecord, run_steps
