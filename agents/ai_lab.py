@@ -15,6 +15,7 @@ from agents.base import AgentGroup, Holder
 from sim.arrays import fast_sum
 from sim.config import AILab as AILabParams
 from sim.domain import AgentKind
+from sim.engine import fixed
 
 
 class AILab(Holder):
@@ -28,7 +29,7 @@ class AILab(Holder):
         return self.params.revenue_share * ai_revenue_bn
 
     def compute_rate(self, t_years: float) -> float:
-        return self.params.compute_bn_per_yr * (1.0 + self.params.compute_growth) ** t_years
+        return self.params.compute_bn_per_yr * fixed.power(1.0 + self.params.compute_growth, t_years)
 
 
 class AILabs(AgentGroup[AILab]):

@@ -95,11 +95,12 @@ class FundGroup(AgentGroup[H]):
         b = m.book
         for row, (due, amount) in self.due_now.items():
             fund = m.holders[row]
-            pay_total = min(amount, max(b.cash[row], 0.0))
+            pay_total = min(amount, max(b.cash[row], 0.0))      # at most what the fund will pay (its gate)
             self.before_payment(fund, row, pay_total)
-            if pay_total <= 0 or amount <= 0:
+            requested = sum(q[2] for q in due)
+            if pay_total <= 0 or requested <= 0:
                 continue
-            scale = pay_total / amount
+            scale = pay_total / requested                       # every due request paid pro rata
             remaining = []
             for q in fund.redemption_queue:
                 if q not in due:

@@ -17,6 +17,7 @@ from agents.fund import Fund, FundGroup
 from sim.arrays import fast_any
 from sim.constraints import margin_call_sales
 from sim.domain import AgentKind, Constraint
+from sim.engine.fixed import dot
 
 
 class HedgeFund(Fund):
@@ -35,14 +36,15 @@ class HedgeFunds(FundGroup[HedgeFund]):
         self.target_leverage = target_leverage      # gross assets / equity each fund returns to
 
     def pay_financing(self) -> None:
-        """Prime-broker interest at the policy rate + ``financing_spread_bp`` on debt, as far as cash goes."""
+        """Prime-broker interest at the policy rate + ``financing_spread_bp`` on debt: paid from cash,
+        the rest added to the debt (funds hold little cash; the broker capitalises what is not paid)."""
         if not self.members:
             return
         m = self.model
         rows = self.rows
         spread = m.cfg.hedge_funds.financing_spread_bp / 1e4
-        m.book.pay_from_cash_rows(rows, m.book.external_debt[rows] * (m.world.policy_rate + spread) * m.dt * self.alive,
-                                  "prime_broker_interest")
+        m.book.pay_interest(rows, m.book.external_debt[rows] * (m.world.policy_rate + spread) * m.dt * self.alive,
+                            "prime_broker_interest")
 
     # ---------------------------------------------------------------- 6. the cascade
     def margin_orders(self, sheet, maintenance_margins: np.ndarray) -> None:
@@ -67,7 +69,7 @@ class HedgeFunds(FundGroup[HedgeFund]):
             if closed[i]:
                 m.defaults.liquidate_now(m.holders[row], "margin", sheet)
             else:
-                total = b.units[row] @ p
+                total = dot(b.units[row], p)
                 sheet.put(row, b.units[row] * (sales[i] / total), Constraint.MARGIN_CALL)
 
     def settle(self, row: int, proceeds: float) -> None:
@@ -83,7 +85,7 @@ class HedgeFunds(FundGroup[HedgeFund]):
         lev = max(fund.target_leverage, 1.0)
         need = amount * lev - max(b.cash[fund.row], 0.0)
         if need > 0:
-            total = b.units[fund.row] @ p
+            total = dot(b.units[fund.row], p)
             sheet.put(fund.row, b.units[fund.row] * min(need / max(total, 1e-12), 1.0), Constraint.REDEMPTION)
         return amount
 

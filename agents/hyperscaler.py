@@ -28,6 +28,7 @@ import numpy as np
 from agents.base import AgentGroup, Holder
 from sim.config import HyperscalerFirm
 from sim.domain import AgentKind, Asset, Constraint
+from sim.engine import fixed
 
 
 def _payable(amount: float, cash: float) -> float:
@@ -79,8 +80,9 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
 
     # ---------------------------------------------------------------- 2. cash flows
     def collect_cash_flows(self) -> None:
-        """Operating cash flow in, then coupons and dividends out, as far as cash goes. (Five firms:
-        Python floats, one firm at a time, cost less than array operations.)"""
+        """Operating cash flow in, then coupons (what cash cannot pay is added to the debt) and dividends
+        (as far as cash goes) out. (Five firms: Python floats, one firm at a time, cost less than array
+        operations.)"""
         m = self.model
         c, b, dt, t = m.cfg, m.book, m.dt, m.t_years
         cash = b.cash
@@ -92,7 +94,10 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
                                       m.world.ai_revenue0)
             inflow = (ocf if ocf > 0.0 else 0.0) * dt
             have = float(cash[row]) + inflow
-            coupon = _payable(float(b.external_debt[row] * self.coupon_rate[i]) * dt, have)
+            owed = float(b.external_debt[row] * self.coupon_rate[i]) * dt
+            coupon = _payable(owed, have)
+            if coupon < owed:
+                b.external_debt[row] += owed - coupon
             have -= coupon
             dividend = _payable(firm.dividends_bn * dt, have)
             cash[row] = have - dividend
@@ -121,13 +126,13 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
             self.capex_planned_bn += plan
             capex = plan * h.capex_multiplier
             if power.enabled:   # capex beyond what the grid can connect is deferred, not spent
-                deployable = firm.capex_2026_bn * (1.0 + power.deployable_growth) ** t * dt
+                deployable = firm.capex_2026_bn * fixed.power(1.0 + power.deployable_growth, t) * dt
                 if capex > deployable:
                     self.power_limited_share += (capex - deployable) / max(self.capex_planned_bn, 1e-12) / len(self)
                     capex = deployable
             self.capex_due[i] = capex
             buybacks = 0.0 if h.buybacks_halted else firm.buybacks_bn * dt
-            floor = hs.cash_floor_share * firm.cash_bn
+            floor = hs.cash_floor_share * (firm.cash_bn - firm.ust_bn)
             available = float(cash[row]) - floor
             if available < capex + buybacks:
                 h.buybacks_halted = True
@@ -150,7 +155,8 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
         ocf = np.array([h.operating_cash_flow_rate(t, hs.ocf_growth, c.ai.hyperscaler_margin, world.ai_revenue,
                                                    world.ai_revenue0) for h in self.members])
         payouts = np.array([h.firm.dividends_bn + h.firm.buybacks_bn for h in self.members])
-        spare = np.array([max(m.book.cash[h.row] - hs.cash_floor_share * h.firm.cash_bn, 0.0) for h in self.members])
+        spare = np.array([max(m.book.cash[h.row] - hs.cash_floor_share * (h.firm.cash_bn - h.firm.ust_bn), 0.0)
+                          for h in self.members])
         coc = m.pool.coc
         rate = np.full(len(self), coc.ust10y + coc.ig_spread + hs.bond_coupon_spread_bp / 1e4)
         penalty = hs.fcf_penalty * coc.ig_spread / m.pool.s0
@@ -215,15 +221,16 @@ def _mean(x: np.ndarray) -> float:
 
 
 def planned_capex(capex_2026_bn, t_years: float, growth: float):
-    """capex_2026 * (1 + g)^t, $bn/yr: a firm's guidance path, or every firm's (arrays of firms)."""
-    return capex_2026_bn * (1.0 + growth) ** t_years
+    """capex_2026 through 2026 (t <= 1), then capex_2026 * (1 + g)^(t - 1), $bn/yr: a firm's guidance
+    path, or every firm's (arrays of firms). ``growth`` is the growth per year after 2026."""
+    return capex_2026_bn * fixed.power(1.0 + growth, max(t_years - 1.0, 0.0))
 
 
 def operating_cash_flow(ocf_bn, ai_revenue_share, t_years: float, ocf_growth: float, ai_margin: float,
                         ai_revenue_bn: float, ai_revenue0_bn: float):
     """OCF = ocf_2025 * (1 + g)^t + margin * share * (AI revenue - AI revenue at t=0), $bn/yr, for one
     firm or every firm (arrays of firms)."""
-    base = ocf_bn * (1.0 + ocf_growth) ** t_years
+    base = ocf_bn * fixed.power(1.0 + ocf_growth, t_years)
     return base + ai_margin * ai_revenue_share * (ai_revenue_bn - ai_revenue0_bn)
 
 

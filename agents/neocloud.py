@@ -24,6 +24,7 @@ import numpy as np
 from agents.base import AgentGroup, Holder
 from sim.arrays import divide_where_positive, fast_any, fast_sum
 from sim.domain import WEEKS_PER_QUARTER, WEEKS_PER_YEAR, AgentKind, Asset, Constraint
+from sim.engine.fixed import row_dot
 
 
 class Neocloud(Holder):
@@ -68,8 +69,9 @@ class Neoclouds(AgentGroup[Neocloud]):
         frac = divide_where_positive(can, due, 1.0)
         paid = frac * alive
         cash[rows] -= due * paid                    # transfer borrowers -> lenders
-        cash[m.pc_funds.rows] += loans @ (due_share * paid)
+        cash[m.pc_funds.rows] += row_dot(loans, due_share * paid)
         loans *= 1.0 - principal_share * paid
+        m.pc_funds.pass_estate_cash_to_creditors()
         short = alive & (due > 0) & (frac < 1.0 - 1e-9)
         if fast_any(short):
             for j in np.flatnonzero(short):

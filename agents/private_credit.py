@@ -51,13 +51,9 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         self.nav_at_requests = None    # NAV when this week's fund-raising was asked (the units' price)
 
     def nav(self) -> np.ndarray:
-        """NAV of each fund: cash + units . prices + loan books - facility debt + GPU loans receivable."""
-        m = self.model
-        b, sl = m.book, self.rows
-        nav = b.cash[sl] + b.units[sl] @ m.prices + b.other_assets[sl] - b.external_debt[sl]
-        if b.gpu_loans.size:
-            nav += fast_sum(b.gpu_loans, 1)
-        return nav
+        """NAV of each fund: cash + units . prices + loan books - facility debt + GPU loans receivable
+        (the funds' rows of :meth:`sim.model.DryPowderModel.fund_nav`)."""
+        return self.model.fund_nav()[self.rows]
 
     # ---------------------------------------------------------------- 2. cash flows
     def collect_income(self) -> None:
@@ -71,7 +67,7 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         book_principal = np.array([f.software_principal_bn + f.other_loans_bn for f in self.members])
         b.receive(rows, book_principal * pc.loan_yield_pct / 100 * dt * alive, "loan_interest_received")
         rate = m.pool.coc.ust10y + m.pool.coc.ig_spread + pc.facility_spread_bp / 1e4
-        b.pay_from_cash_rows(rows, b.external_debt[rows] * rate * dt * alive, "facility_interest")
+        b.pay_interest(rows, b.external_debt[rows] * rate * dt * alive, "facility_interest")
 
     # ---------------------------------------------------------------- 3. decisions
     def raise_funds(self, requests, nav: np.ndarray | None) -> None:
@@ -157,11 +153,23 @@ class PrivateCreditFunds(FundGroup[PrivateCreditFund]):
         return int(sum(f.gate_bound_this_quarter for f in self.members))
 
     def extinguish(self, fund: PrivateCreditFund) -> None:
-        """A defaulted fund's loans pass to outside creditors."""
+        """A defaulted fund's loan books pass to its creditors (outside facility lenders): the software
+        and other loans were paid over in kind; its GPU loans stay owed by the neoclouds, with the fund's
+        estate as lender of record passing what they pay on to the creditors
+        (:meth:`pass_estate_cash_to_creditors`)."""
+        fund.software_principal_bn = fund.other_loans_bn = 0.0
+
+    def pass_estate_cash_to_creditors(self) -> None:
+        """Cash a defaulted fund's estate collects (loan service, prepayments, recoveries) goes to its
+        creditors outside the model."""
+        if not self.members:
+            return
         b = self.model.book
-        if b.gpu_loans.size:
-            b.gpu_loans[self.index(fund)] = 0.0
-            fund.software_principal_bn = fund.other_loans_bn = 0.0
+        cash = b.cash[self.rows]
+        estate = ~self.alive & (cash > 0)
+        if fast_any(estate):
+            rows = self.row_index[estate]
+            b.pay_out(rows, b.cash[rows].copy(), "paid_to_outside_creditors")
 
 
 def software_book_value(principal: float, saas_price: float, pd_slope: float, lgd: float) -> float:

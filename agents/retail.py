@@ -27,30 +27,15 @@ from typing import NamedTuple
 import mesa
 import numpy as np
 
+from sim import draws
 from sim.arrays import fast_any, fast_sum
 from sim.config import RetailConfig
 from sim.config_sections import weight_vector
 from sim.constraints import margin_call_sales
 from sim.domain import AgentKind
+from sim.engine.fixed import weighted_rows
 
 _NO_ROWS = np.zeros(0, dtype=np.intp)
-
-
-#: Holders per BLAS call in vector-matrix products over holders. OpenBLAS runs larger (8 x N)
-#: products on several threads, which spins the other core for little gain (and slows parallel runs).
-_BLOCK = 32768
-
-
-def _vecmat(v: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``v @ a`` for an asset-major (K, N) array (``v`` one or a few rows of K weights), in blocks of
-    holders (single-threaded BLAS): the same dot products, block by block."""
-    n = a.shape[1]
-    if n <= _BLOCK:
-        return v @ a
-    out = np.empty(v.shape[:-1] + (n,))
-    for s in range(0, n, _BLOCK):
-        np.matmul(v, a[:, s:s + _BLOCK], out=out[..., s:s + _BLOCK])
-    return out
 
 
 class RetailOrders(NamedTuple):
@@ -90,7 +75,7 @@ def _draw_accounts(params: RetailConfig, rng: np.random.Generator, weights0: np.
     if n == 0:
         empty = np.zeros((len(assets), 0))
         return np.zeros(0), np.zeros(0), np.zeros(0), empty, empty.copy(), np.zeros(0)
-    wealth = rng.lognormal(0.0, params.wealth_dispersion, n)
+    wealth = draws.lognormal(rng, 0.0, params.wealth_dispersion, n)
     wealth *= params.wealth_bn / wealth.sum()
     wealth_share = wealth / wealth.sum()
     on_margin = rng.random(n) < params.margin_share
@@ -99,7 +84,7 @@ def _draw_accounts(params: RetailConfig, rng: np.random.Generator, weights0: np.
     debt = gross - wealth
     cash = gross * params.cash_share
     alpha = params.weight_concentration * weights0 + 1e-3
-    weights = rng.dirichlet(alpha, n) * (weights0 > 0)
+    weights = draws.dirichlet(rng, alpha, n) * (weights0 > 0)
     weights /= weights.sum(axis=1, keepdims=True)
     units = (gross - cash)[:, None] * weights        # prices are 1 at t=0
     order = np.argsort(~(debt > 0), kind="stable")
@@ -171,7 +156,7 @@ class AssetMajorHoldings:
         return self.units * prices
 
     def equity(self, prices: np.ndarray) -> np.ndarray:
-        return self.cash + _vecmat(prices[self.assets], self._ut) - self.debt
+        return self.cash + weighted_rows(prices[self.assets], self._ut) - self.debt
 
 
 class RetailPopulation(AssetMajorHoldings, mesa.Agent):
@@ -232,7 +217,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         if self._cap_binds_for_all(stored, cap):     # the usual week
             rate = np.multiply(self.cash, cap)
         else:
-            strength = _vecmat(stored, self._wt)     # >= 0
+            strength = weighted_rows(stored, self._wt)     # >= 0
             if np.maximum.reduce(strength) * cap <= 1.0 - 1e-9:
                 # kappa / 13 <= 1 / strength for every holder: the cap binds wherever strength > 0
                 rate = np.where(strength > 0, cap, 0.0)
@@ -259,7 +244,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
 
     def _panic(self, prices: np.ndarray, any_closed: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, units sold (len(assets), m)) of holders in panic this week; resets their peaks."""
-        value = _vecmat(prices[self.assets], self._ut)
+        value = weighted_rows(prices[self.assets], self._ut)
         value += self.cash
         np.maximum(self.peak, value, out=self.peak)
         in_panic = value < (1.0 - self.params.panic_drawdown) * self.peak
@@ -292,7 +277,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         # candidates only (every other account sells nothing).
         units = self._ut[:, :m]
         prices, mm = prices[self.assets], mm[self.assets]
-        assets, required = _vecmat(np.array((prices, prices * mm)), units)
+        assets, required = weighted_rows(prices, units), weighted_rows(prices * mm, units)
         excess = assets - required
         excess -= self.debt[:m]
         excess += self.cash[:m]
@@ -373,7 +358,7 @@ class RetailPopulation(AssetMajorHoldings, mesa.Agent):
         else:
             self._ut[np.ix_(slots, book.rows)] -= book.side * book.units
         # purchases pay: sum_k (-px_k) u_hk is exactly -(sum_k px_k u_hk), without a pass to negate it
-        return _vecmat(px[book.assets] if book.side > 0 else np.negative(px[book.assets]), book.units)
+        return weighted_rows(px[book.assets] if book.side > 0 else np.negative(px[book.assets]), book.units)
 
     def settle(self, book: RetailOrders, proceeds: np.ndarray, forced: bool) -> tuple[float, float]:
         """Cash side of a filled book. Voluntary trades: proceeds (or payments) land in cash. Forced

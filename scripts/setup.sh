@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Create .venv with Python >= 3.12 and install drypowder with everything its tests need.
-# Idempotent: re-running only installs what is missing.
+# Create .venv with Python >= 3.12 and install drypowder (editable) with every dependency, the viz,
+# test and bench extras included, at the exact versions of requirements.lock.
+# Idempotent and quick on a re-run: only what is missing or at another version is installed.
+# After changing dependencies in pyproject.toml, refresh the lock with `bash scripts/lock.sh`.
+#   --bootstrap   only the venv and the installer (uv), nothing else (scripts/lock.sh uses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The installer: uv installs from the lock (hashes checked) in parallel, and resolves the lock.
+UV_VERSION=0.13.9
+LOCK=requirements.lock
 
 find_python() {
   for cand in python3.12 python3.13 python3.14 python3; do
@@ -27,5 +34,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $PY" >&2
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[viz,test,bench]"
+if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+[ "${1:-}" = "--bootstrap" ] && exit 0
+
+# --compile-bytecode: imports stay fast even where Python may not write its bytecode cache
+uv_pip() { .venv/bin/uv pip "$1" --python .venv/bin/python --quiet --compile-bytecode "${@:2}"; }
+uv_pip install -r "$LOCK"
+uv_pip install --no-deps -e .

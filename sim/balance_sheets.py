@@ -19,6 +19,7 @@ from collections import defaultdict
 import numpy as np
 
 from sim.arrays import fast_sum
+from sim.engine.fixed import row_dot
 
 _INT = (int, np.integer)
 _REAL = (float, int, np.floating, np.integer)
@@ -139,6 +140,14 @@ class Book:
             self.external(row, -paid, category)
         return paid
 
+    def pay_interest(self, rows: slice | np.ndarray, owed: np.ndarray, category: str) -> None:
+        """Interest ``owed`` by distinct rows to outside lenders: paid from cash as far as it goes, the
+        rest added to the debt (capitalised), never forgotten."""
+        owed = np.maximum(owed, 0.0)
+        paid = np.minimum(owed, np.maximum(self.cash[rows], 0.0))
+        self.pay_out(rows, paid, category)
+        self.external_debt[rows] += owed - paid
+
     def pay_from_cash_rows(self, rows: slice | np.ndarray, amounts: np.ndarray, category: str) -> None:
         """:meth:`pay_from_cash` for a group of distinct rows."""
         paid = np.minimum(np.maximum(amounts, 0.0), np.maximum(self.cash[rows], 0.0))
@@ -167,13 +176,13 @@ class Book:
         return self.total_assets(prices, fund_nav) - self.total_liabilities()
 
     def market_value(self, prices: np.ndarray) -> np.ndarray:
-        return self.units @ prices
+        return row_dot(self.units, prices)
 
     def fund_share_value(self, fund_nav: np.ndarray | None) -> np.ndarray:
         if fund_nav is None or not self.fund_units_outstanding.any():
             return np.zeros(len(self.cash))
         # limited liability: a fund share is worth nothing below zero, however negative the NAV
-        return self.fund_units @ self.nav_per_unit(np.maximum(fund_nav, 0.0))
+        return row_dot(self.fund_units, self.nav_per_unit(np.maximum(fund_nav, 0.0)))
 
     def total_assets(self, prices: np.ndarray, fund_nav: np.ndarray | None = None) -> np.ndarray:
         return (self.cash + self.market_value(prices) + self.other_assets + self.loans_receivable()

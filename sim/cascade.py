@@ -111,6 +111,7 @@ class WeeklyCascade:
                     m.neoclouds.settle(row, proceeds[row])
         if record.round > 0:
             m.defaults.settle_liquidated()
+        m.pc_funds.pass_estate_cash_to_creditors()        # a defaulted lender's estate collects for its creditors
         m.event_log.record_round(record)
         m.sovereigns.pay_calls()
         if record.round == 0 and (m.pc_funds.due_now or m.hedge_funds.due_now):

@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_seed, help="random seed (default: the config's seed)")
     r.add_argument("--steps", type=_positive_int, help="weeks to simulate (default: simulation.steps)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (repeatable)")
-    r.add_argument("--out", type=Path, help="parent folder for the run folder (default: runs/)")
+    r.add_argument("--out", type=Path,
+                   help="parent folder for the run folder (default: runs/ in the current directory)")
     r.add_argument("--from", dest="from_manifest", type=Path, metavar="MANIFEST",
                    help="rerun exactly what a manifest.json records")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -90,11 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--port", type=_port, default=8765)
     z.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
 
-    q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale (--balance-sheets) or system-wide "
-                                             "(--system-wide) stress test")
-    q.add_argument("--balance-sheets", type=Path, help="eba2018_balance_sheets.csv (fire-sale peer)")
-    q.add_argument("--out", type=Path, help="output folder")
-    q.add_argument("--system-wide", action="store_true", help="run the system-wide peer's FF10 and FF11")
+    q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale stress test (Cont-Schaanning rules), "
+                                             "or with --system-wide the INET system-wide stress test")
+    q.add_argument("--balance-sheets", type=Path,
+                   help="the peer's balance sheets (default: the EBA 2018 data shipped in data/peer/firesale/)")
+    q.add_argument("--out", type=Path,
+                   help="folder for peer_results.csv and peer_validation.png (default: runs/peer-validation)")
+    q.add_argument("--system-wide", action="store_true",
+                   help="run the system-wide peer's FF10 and FF11 instead (default out: runs/peer-validation-system-wide)")
     q.add_argument("--seeds", type=_positive_int, default=10, help="runs per point (the peer's 10; --system-wide)")
     q.add_argument("--seed", type=_seed, help="spawn the runs' seeds from this root (default: the peer's seeds)")
     q.add_argument("--workers", type=_positive_int, help="parallel workers (default: CPU count)")
@@ -175,8 +179,6 @@ def cmd_viz(args) -> int:
 
 def cmd_validate_peer(args) -> int:
     from sim.outputs import RUNS_DIR, check_writable
-    if not args.system_wide and args.balance_sheets is None:
-        raise UsageError("validate-peer needs --balance-sheets PATH (fire-sale peer) or --system-wide")
     default = "peer-validation-system-wide" if args.system_wide else "peer-validation"
     out = args.out if args.out is not None else RUNS_DIR / default
     check_writable(out)

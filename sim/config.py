@@ -24,6 +24,7 @@ from sim.config_sections import (AIConfig, AILab, AILabConfig, AssetParams, Cent
                                  SimulationConfig, SovereignConfig, _default_assets, _Strict)
 from sim.config_sections import closest_name as _closest
 from sim.domain import ASSETS  # asset names in column order
+from sim.resources import CONFIG_DIR, SHIPPED_ROOT, shipped_file
 
 __all__ = ["AIConfig", "AILab", "AILabConfig", "ASSETS", "AssetParams", "BASELINE_PATH", "CentralBankConfig",
            "Config", "ConfigError", "CrisisConfig", "DryPowderConfig", "GPUConfig", "HedgeFundConfig",
@@ -31,8 +32,9 @@ __all__ = ["AIConfig", "AILab", "AILabConfig", "ASSETS", "AssetParams", "BASELIN
            "RatesConfig", "RetailConfig", "SCENARIO_DIR", "SimulationConfig", "SovereignConfig", "dump_yaml",
            "load_config", "resolve_config_arg"]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = PROJECT_ROOT / "configs"
+#: The folder holding ``configs/`` and ``data/``: the checkout, or the copy inside an installed wheel
+#: (:mod:`sim.resources`); relative paths in specs such as ``configs/baseline.yaml`` resolve against it.
+PROJECT_ROOT = SHIPPED_ROOT
 BASELINE_PATH = CONFIG_DIR / "baseline.yaml"
 SCENARIO_DIR = CONFIG_DIR / "scenarios"
 
@@ -242,7 +244,7 @@ def load_config(config: "str | Path | dict | Config | None" = None, overrides: d
             return config
         data, source = config.to_dict(), f"'{config.name}'"
     elif config is None:
-        data, source = (read_yaml(BASELINE_PATH) if BASELINE_PATH.exists() else {}), str(BASELINE_PATH.name)
+        data, source = read_yaml(BASELINE_PATH), str(BASELINE_PATH.name)   # missing: an error, not the defaults
     elif isinstance(config, dict):
         data, source = config, "(dict)"            # deep_merge copies it
     else:
@@ -264,12 +266,13 @@ def scenario_path(name: str) -> Path:
 
 
 def resolve_config_arg(arg: str | None) -> Path:
-    """A CONFIG argument is a path to a YAML file or the name of a scenario."""
+    """A CONFIG argument is a path to a YAML file (from the current directory, else among the shipped
+    files: ``configs/scenarios/ai_bear.yaml`` works anywhere) or the name of a scenario."""
     if arg is None:
         return BASELINE_PATH
     p = Path(arg)
     if p.suffix in (".yaml", ".yml") or p.exists() or "/" in arg:
-        return p
+        return shipped_file(p)
     if arg == "baseline":
         return BASELINE_PATH
     return scenario_path(arg)

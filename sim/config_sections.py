@@ -104,13 +104,20 @@ class HyperscalerFirm(_Strict):
     name: str
     capex_2026_bn: float = Field(ge=0)
     ocf_bn: float = Field(ge=0, description="2025 operating cash flow, $bn/yr")
-    cash_bn: float = Field(ge=0)
+    cash_bn: float = Field(ge=0, description="cash and short-term investments (Treasuries and marketable securities included), $bn")
     debt_bn: float = Field(ge=0)
     buybacks_bn: float = Field(ge=0, description="$bn/yr, halted first when FCF turns negative")
     dividends_bn: float = Field(ge=0, description="$bn/yr")
     ai_revenue_share: float = Field(ge=0, le=1, description="share of AI revenue earned")
-    ust_bn: float = Field(ge=0, description="Treasuries and marketable securities held, $bn")
+    ust_bn: float = Field(ge=0, description="the part of cash_bn held in Treasuries and marketable securities, $bn")
     lab_contract_share: float = Field(0.0, ge=0, le=1, description="share of AI labs' compute spend paid to this firm")
+
+    @model_validator(mode="after")
+    def _securities_within_liquidity(self) -> "HyperscalerFirm":
+        if self.ust_bn > self.cash_bn:
+            raise ValueError(f"hyperscaler {self.name!r}: ust_bn ({self.ust_bn}) is part of cash_bn ({self.cash_bn}) "
+                             "and cannot exceed it")
+        return self
 
 
 def _default_firms() -> tuple[HyperscalerFirm, ...]:
@@ -132,7 +139,7 @@ class HyperscalerConfig(_Strict):
     capex_growth: float = Field(0.25, ge=-0.9, le=3, description="planned capex growth per year after 2026")
     firms: tuple[HyperscalerFirm, ...] = Field(default_factory=_default_firms, min_length=1)
     ocf_growth: float = Field(0.08, ge=-1, le=1, description="growth of non-AI operating cash flow per year")
-    cash_floor_share: float = Field(0.7, ge=0, le=1, description="cash kept as a floor, share of initial cash")
+    cash_floor_share: float = Field(0.7, ge=0, le=1, description="cash kept as a floor, share of initial cash (cash_bn less ust_bn)")
     decision_every_steps: int = Field(13, ge=1, description="capex is re-decided once a quarter")
     capex_adjustments: tuple[float, ...] = Field((-0.3, -0.15, 0.0, 0.15), min_length=1,
                                                  description="strategy set: change of capex rate per decision")

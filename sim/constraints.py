@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from sim.arrays import fast_any, fast_sum
+from sim.engine.fixed import row_dot
 from sim.engine.orders import MATERIAL_BN
 
 
@@ -43,7 +44,7 @@ def margin_call_sales(values: np.ndarray, debt: np.ndarray, mm: np.ndarray, targ
     """
     assets = fast_sum(values, 1)
     equity = assets - debt
-    required = values @ mm
+    required = row_dot(values, mm)
     in_debt = debt > 0
     called = in_debt & (equity < required)
     closed_out = in_debt & (equity <= 0)

@@ -29,6 +29,7 @@ from sim.engine import (MIN_PRICE_RATIO, CascadeLoop, ExecutionPrice, ImpactLaw,
                         impact_factor, pecking_order_sale, pro_rata_sale)
 from sim.engine.checks import as_array as _as_array
 from sim.engine.checks import check_len as _check_len
+from sim.engine.fixed import row_dot
 from sim.engine.market import IMPACT_LAWS
 
 __all__ = [
@@ -218,7 +219,7 @@ def _glt_round(holdings_now, debt_now, incoming, b_target, lam, rule, mark, impa
     assets = holdings_now.sum(axis=1)
     equity = assets - debt_now
     weights = _row_shares(holdings_now)
-    r = weights @ incoming  # return on assets
+    r = row_dot(weights, incoming)  # return on assets
     assets_after = assets * (1.0 + r)
     equity_after = equity + assets * r
     marked = holdings_now if mark == "pre_shock" else holdings_now * (1.0 + incoming)
@@ -412,7 +413,7 @@ class DeleveragingCascade:
     # -- balance sheet ------------------------------------------------------------------------
     def assets(self) -> np.ndarray:
         """A_i = C_i + sum_k q_ik p_k + O_i (pending units included, at the current price)."""
-        return self.cash + self.holdings @ self.prices + self.other_assets
+        return self.cash + row_dot(self.holdings, self.prices) + self.other_assets
 
     def equity(self) -> np.ndarray:
         """E_i = A_i - l_i - L^o_i."""

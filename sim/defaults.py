@@ -91,7 +91,7 @@ class Defaults:
         L[:n, out] = b.external_debt
         nav = m.fund_nav()
         external = np.zeros(n + 1)
-        external[:n] = np.maximum(b.cash, 0) + b.units @ m.prices + b.other_assets + b.fund_share_value(nav)
+        external[:n] = np.maximum(b.cash, 0) + b.market_value(m.prices) + b.other_assets + b.fund_share_value(nav)
         external[out] = 0.0
         p = clearing_vector(L, external)
         owed = L.sum(axis=1)
@@ -107,6 +107,7 @@ class Defaults:
             self._pay_owners(r)
             if isinstance(agent, Fund):
                 agent.redemption_queue = []
+        m.pc_funds.pass_estate_cash_to_creditors()
         # lenders whose NAV went negative default in turn (next round)
         nav = m.fund_nav()
         for f in m.pc_funds:
@@ -122,8 +123,11 @@ class Defaults:
         if owed[r] <= 0:
             return
         shares = L[r] / owed[r]
-        paid_in_kind = min(pay, b.other_assets[r])   # loan books pass to creditors at model value
-        b.other_assets[r] -= paid_in_kind
+        # loan books pass to creditors at model value: the books on the balance sheet, then GPU loans
+        # (which stay owed by the neoclouds, the estate collecting for the creditors)
+        in_kind = b.other_assets[r] + (b.gpu_loans[r - m.pc_funds.rows.start].sum() if r in m.pc_funds.row_index else 0.0)
+        paid_in_kind = min(pay, in_kind)
+        b.other_assets[r] -= min(paid_in_kind, b.other_assets[r])
         cash_pay = min(pay - paid_in_kind, max(b.cash[r], 0.0))
         internal = shares[:n] * cash_pay
         b.transfer(r, np.arange(n), internal)

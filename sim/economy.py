@@ -15,6 +15,7 @@ from agents.neocloud import Neocloud, Neoclouds
 from agents.private_credit import PrivateCreditFund, PrivateCreditFunds
 from agents.retail import RetailPopulation
 from agents.sovereign import SovereignFund, Sovereigns
+from sim import draws
 from sim.balance_sheets import Book
 from sim.config_sections import weight_vector
 from sim.domain import Asset
@@ -60,14 +61,14 @@ def _sizes(model, n: int, total: float) -> np.ndarray:
     sigma ``simulation.size_dispersion``)."""
     if n == 0:
         return np.zeros(0)
-    w = model.rng.lognormal(0.0, model.cfg.simulation.size_dispersion, n)
+    w = draws.lognormal(model.rng, 0.0, model.cfg.simulation.size_dispersion, n)
     return total * w / w.sum()
 
 
 def _hyperscaler_books(b: Book, hyperscalers: list[Hyperscaler], operating_assets_per_ocf: float) -> None:
     for h in hyperscalers:
         f = h.firm
-        b.cash[h.row] = f.cash_bn
+        b.cash[h.row] = f.cash_bn - f.ust_bn              # cash_bn is cash and short-term investments
         b.units[h.row, Asset.UST] = f.ust_bn
         b.external_debt[h.row] = f.debt_bn
         b.other_assets[h.row] = operating_assets_per_ocf * f.ocf_bn     # PP&E and other operating assets at book
@@ -93,7 +94,7 @@ def _neocloud_and_credit_books(model, b: Book, neoclouds: list, pc_funds: list):
         for j in range(nc.count):   # each neocloud borrows from 1 to lenders_max funds, chosen by size
             k = int(rng.integers(1, min(nc.lenders_max, pc.count) + 1))
             lenders = rng.choice(pc.count, size=k, replace=False, p=gross / gross.sum())
-            split = rng.dirichlet(np.ones(k))
+            split = draws.dirichlet(rng, np.ones(k), 1)[0]
             b.gpu_loans[lenders, j] = advance[j] * fleet[j] * split
     liquid_weights = np.array(weight_vector(pc.liquid_weights))
     liquid_weights /= liquid_weights.sum()
@@ -119,8 +120,8 @@ def _hedge_fund_books(model, b: Book, hedge_funds: list) -> tuple[np.ndarray, np
     s = hf.leverage_dispersion
     weights0 = np.array(weight_vector(hf.portfolio_weights))
     hf_equity = _sizes(model, hf.count, hf.equity_bn)
-    hf_leverage = np.maximum(1.0, hf.leverage * rng.lognormal(-0.02, s, hf.count))
-    hf_weights = rng.dirichlet(hf.weight_concentration * weights0 + 1e-3, hf.count) * (weights0 > 0)
+    hf_leverage = np.maximum(1.0, hf.leverage * draws.lognormal(rng, -0.5 * s * s, s, hf.count))
+    hf_weights = draws.dirichlet(rng, hf.weight_concentration * weights0 + 1e-3, hf.count) * (weights0 > 0)
     for i, fund in enumerate(hedge_funds):
         r = fund.row
         fund.target_leverage = float(hf_leverage[i])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import Config
+from sim.engine import fixed
 
 WEEKS_PER_YEAR = 52.0
 
@@ -33,7 +34,7 @@ def depletion(pool_bn: float, initial_bn: float) -> float:
 def pressure(x: float, gamma: float, eps: float) -> float:
     """Convex depletion pressure h(x); zero while the pool is at or above its starting size."""
     xp = min(max(x, 0.0), 1.0)
-    return xp**gamma / (1.0 - xp + eps)
+    return fixed.power(xp, gamma) / (1.0 - xp + eps)
 
 
 def signed_pressure(x: float, gamma: float, eps: float) -> float:
@@ -41,7 +42,7 @@ def signed_pressure(x: float, gamma: float, eps: float) -> float:
     liquidity beta of speculative assets, which gain when capital is abundant."""
     if x >= 0:
         return pressure(x, gamma, eps)
-    return -min(-x, 1.0) ** gamma
+    return -fixed.power(min(-x, 1.0), gamma)
 
 
 def absorb(demand_bn: np.ndarray, pool_bn: float) -> tuple[np.ndarray, float]:

@@ -191,7 +191,7 @@ class DryPowderModel(mesa.Model):
         """NAV of every fund row (private credit, hedge funds); zero for non-funds:
         cash + units . prices + other assets - debt, plus GPU loans receivable for lenders."""
         b = self.book
-        nav = np.where(self.is_fund, b.cash + b.units @ self.prices + b.other_assets - b.external_debt, 0.0)
+        nav = np.where(self.is_fund, b.cash + b.market_value(self.prices) + b.other_assets - b.external_debt, 0.0)
         if b.gpu_loans.size:
             nav[self.pc_funds.rows] += np.add.reduce(b.gpu_loans, 1)    # the lenders: b.lender_rows
         return nav

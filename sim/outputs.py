@@ -20,9 +20,12 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from sim.config import PROJECT_ROOT, Config, ConfigError, dump_yaml
+from sim.config import Config, ConfigError, dump_yaml
+from sim.resources import SOURCE_CHECKOUT
 
-RUNS_DIR = PROJECT_ROOT / "runs"
+#: Default parent of run folders: ``runs/`` under the current directory (a relative path, so it
+#: follows the directory the command is run from, for a checkout and an installed package alike).
+RUNS_DIR = Path("runs")
 
 
 def package_version() -> str:
@@ -33,8 +36,12 @@ def package_version() -> str:
 
 
 def git_revision() -> str | None:
+    """The checkout's commit when drypowder runs from a source checkout; None for an installed package."""
+    if SOURCE_CHECKOUT is None:
+        return None
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=SOURCE_CHECKOUT, capture_output=True, text=True,
+                             timeout=5)
         return out.stdout.strip() or None if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None

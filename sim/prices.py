@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import draws
 from sim.constraints import maintenance_margins, realised_vol
 from sim.domain import ASSETS, Asset
+from sim.engine import fixed
 from sim.liquidity import signed_pressure
 
 #: Weekly closes kept (the momentum signal looks 13 weeks back).
@@ -56,7 +58,7 @@ class AssetMarkets:
 
     def apply_price_factor(self, factor: np.ndarray) -> None:
         """Multiply prices by ``factor`` (a clearing or a jump), keeping the decomposition."""
-        self.flow_log_price += np.log(factor)
+        self.flow_log_price += fixed.log(factor)
         self.prices = self.prices * factor
 
     # ---------------------------------------------------------------- 5. prices
@@ -67,9 +69,9 @@ class AssetMarkets:
         coc = m.pool.coc
         dp = m.cfg.dry_powder
         dr = (coc.ust10y - m.pool.y0) + self.spread_beta * (coc.ig_spread - m.pool.s0)
-        valuation = -np.log(np.maximum(1.0 + self.duration * dr, 0.25))
+        valuation = -fixed.log(np.maximum(1.0 + self.duration * dr, 0.25))
         liquidity = -self.liquidity_beta * signed_pressure(m.pool.x, dp.gamma, dp.eps)
-        z = m.rng.standard_normal(len(ASSETS))
+        z = draws.standard_normal(m.rng, len(ASSETS))
         self.flow_log_price += self._drift_per_step + self._vol_per_step * z
         if m.world.generation_now:
             self.flow_log_price += self.generation_beta * m.world.generation_now
@@ -77,17 +79,17 @@ class AssetMarkets:
         prev = self._last_capex_rate
         rate = capex_rate_bn
         if prev and prev > 0 and rate > 0:
-            self.flow_log_price += self.capex_beta * np.log(rate / prev)
+            self.flow_log_price += self.capex_beta * fixed.log(rate / prev)
         self._last_capex_rate = rate
         # used GPUs lose value as they age (economic depreciation)
         self.flow_log_price[Asset.USED_GPU] -= m.cfg.gpu.depreciation_per_yr * self.dt
-        self.prices = np.exp(self.flow_log_price + valuation + liquidity)
+        self.prices = fixed.exp(self.flow_log_price + valuation + liquidity)
 
     # ---------------------------------------------------------------- memory
     def close_week(self) -> None:
         """Record the week's close and its log return."""
         prev = self.price_history[-1]
-        self._returns[self.weeks_closed % len(self._returns)] = np.log(self.prices / prev)
+        self._returns[self.weeks_closed % len(self._returns)] = fixed.log(self.prices / prev)
         self.weeks_closed += 1
         self.price_history.append(self.prices.copy())
         if len(self.price_history) > HISTORY_WEEKS:
@@ -98,7 +100,7 @@ class AssetMarkets:
         close 13 weeks ago (against t=0 during the first quarter)."""
         hist = self.price_history          # closes of weeks weeks_closed - len + 1 ... weeks_closed
         first = self.weeks_closed - len(hist) + 1
-        return np.log(self.prices / hist[max(self.model.steps - 13, 0) - first])
+        return fixed.log(self.prices / hist[max(self.model.steps - 13, 0) - first])
 
     @property
     def log_returns(self) -> np.ndarray:

@@ -7,7 +7,10 @@ random hazard): used-GPU values and rental rates drop. The policy rate follows t
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
+from sim import draws
+from sim.engine import fixed
 
 
 class World:
@@ -24,10 +27,10 @@ class World:
     def advance(self) -> None:
         m = self.model
         c = m.cfg
-        z = m.rng.standard_normal()
+        z = draws.standard_normal(m.rng)
         g, s = c.ai.revenue_growth, c.ai.revenue_vol
         g -= c.power.revenue_elasticity * m.hyperscalers.power_limited_share * max(g, 0.0)
-        self.ai_revenue *= np.exp((g - 0.5 * s * s) * m.dt + s * np.sqrt(m.dt) * z)
+        self.ai_revenue *= fixed.exp((g - 0.5 * s * s) * m.dt + s * math.sqrt(m.dt) * float(z))
         self.generation_now = 0.0
         hazard = c.gpu.generation_hazard_per_yr * m.dt
         if m.steps in c.gpu.generation_steps or (hazard > 0 and m.rng.random() < hazard):

@@ -1,4 +1,4 @@
-"""Validation against the Oxford INET fire-sale stress test (shared/data/peer/SPEC.md).
+"""Validation against the Oxford INET fire-sale stress test (data/peer/firesale/SPEC.md).
 
 Every reference run of the three experiments must be reproduced: defaults per step exactly, and
 systemic risk, final fraction sold and final prices to the 4 decimals the tables print; plus the
@@ -8,20 +8,16 @@ unit checks and the qualitative observations at the end of SPEC.md.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim import validation as v
+from sim.resources import Peer, peer_dir
 
-PEER_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "peer"
-CSV = PEER_DIR / "eba2018_balance_sheets.csv"
-SPEC = PEER_DIR / "SPEC.md"
-
-pytestmark = pytest.mark.skipif(not CSV.is_file(), reason=f"peer data not found at {PEER_DIR} "
-                                                          "(clone shared/ beside the repo)")
+CSV = peer_dir(Peer.FIRESALE) / "eba2018_balance_sheets.csv"
+SPEC = peer_dir(Peer.FIRESALE) / "SPEC.md"
 
 EXP1_KEYS = list(v.REFERENCE_EXP1)
 EXP23_KEYS = [(shock, arm) for shock in v.REFERENCE_EXP23 for arm in ("threshold", "targeting")]
@@ -164,8 +160,6 @@ def test_row_order_is_irrelevant(sheets):
 
 def test_reference_constants_agree_with_spec_md():
     """The typed-in reference tables against the tables printed in SPEC.md."""
-    if not SPEC.is_file():
-        pytest.skip("SPEC.md not beside the data")
     exp1, exp23 = {}, {}
     for line in SPEC.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -229,3 +223,14 @@ def test_bad_balance_sheets_raise_value_error(tmp_path, sheets):
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="price_impact"):
         v.inet_firesale(sheets, 1.0, 0.2)
+
+
+def test_validate_peer_command_uses_the_shipped_data_and_writes_under_the_current_directory(
+        tmp_path, monkeypatch, capsys):
+    from sim.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate-peer"]) == 0
+    out = tmp_path / "runs" / "peer-validation"
+    assert sorted(p.name for p in out.iterdir()) == ["peer_results.csv", "peer_validation.png"]
+    assert "84/84 reference runs match" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(v.load_balance_sheets(), v.load_balance_sheets(CSV))

@@ -1,4 +1,4 @@
-"""Validation against the Oxford INET system-wide stress test (shared/data/peer2/SPEC.md).
+"""Validation against the Oxford INET system-wide stress test (data/peer/system_wide/SPEC.md).
 
 The peer's networks must be reproduced exactly for seeds 0-49; a reduced set of its points (FF10 and
 FF11, the peer's 10 seeds each) must come out with the very statistics of its own runs, under both
@@ -19,10 +19,6 @@ from sim.validation.system_wide import networks as N
 from sim.validation.system_wide import statistics as S
 from sim.validation.system_wide.contracts import Crediting
 from sim.validation.system_wide.universe import CLASS_NAMES
-
-pytestmark = pytest.mark.skipif(not (D.peer_data_dir() / "SPEC.md").is_file(),
-                                reason=f"peer data not found at {D.peer_data_dir()} (clone shared/ beside the repo)")
-
 
 @pytest.fixture(scope="module")
 def banks():
@@ -260,3 +256,54 @@ def test_command_line_writes_runs_points_and_figures(tmp_path, capsys):
     assert list(summary.columns[:3]) == ["institutions", "buffer_mode", "price_impact"]
     assert main(["validate-peer", "--system-wide", "--experiments", "FF12", "--out", str(out)]) == 2
     assert main(["validate-peer"]) == 2
+
+
+def test_verdicts_follow_the_tolerances_of_spec_section_12():
+    from types import SimpleNamespace
+    from sim.validation.system_wide.report import verdict
+
+    def ours(aeoc, se, n_sys, N=10, **kw):
+        base = dict(aeoc_pct=aeoc, stde_pct=se, n_systemic=n_sys, N=N, mean_bank_defaults=0.0, mean_hf_defaults=0.0,
+                    mean_am_defaults=0.0, eba_eose_pct=6.25)
+        return SimpleNamespace(**{**base, **kw})
+    ref = pd.Series(dict(aeoc_pct=50.0, stde_pct=10.0, n_systemic=7, N=10, mean_bank_defaults=0.0,
+                         mean_hf_defaults=0.0, mean_am_defaults=0.0, eba_eose_pct=6.25))
+    assert verdict(ours(50.0, 10.0, 7), ref) == "identical"
+    assert verdict(ours(70.0, 10.0, 9), ref) == "within"            # 20 <= 2 sqrt(200)
+    assert verdict(ours(80.0, 10.0, 7), ref) == "outside"           # 30 > 28.3
+    assert verdict(ours(55.0, 10.0, 3), ref) == "outside"           # 4 systemic runs apart
+    assert verdict(ours(55.0, 3.0, 60, N=100), ref) == "within"     # 60 of 100 is 6 of 10
+    assert verdict(ours(50.0, 10.0, 7, eba_eose_pct=0.0), ref) == "outside"   # the step-1 outcome is exact
+    saturated = ref.copy()
+    saturated[["aeoc_pct", "stde_pct", "n_systemic"]] = [100.0, 0.0, 10]
+    assert verdict(ours(100.0, 0.0, 10, mean_bank_defaults=47.0), saturated) == "exact"
+    assert verdict(ours(99.8, 0.2, 10), saturated) == "outside"     # saturated points must match exactly
+
+
+def test_seeds_and_the_run_table_do_not_depend_on_how_they_are_run():
+    from sim.validation.system_wide.runner import make_units, run_units, simulation_seeds
+    assert simulation_seeds(3) == [0, 1, 2]
+    spawned = simulation_seeds(5, root=7)
+    assert spawned[:3] == simulation_seeds(3, root=7) and len(set(spawned)) == 5
+    assert spawned != simulation_seeds(5, root=8)
+    units = make_units(["FF10"], [0], ["head"])[:2]
+    one, _ = run_units(units, workers=1)
+    two, _ = run_units(list(reversed(units)), workers=1)
+    pd.testing.assert_frame_equal(one, two)
+    with pytest.raises(ValueError):
+        simulation_seeds(0)
+    with pytest.raises(ValueError, match="unknown experiment"):
+        make_units(["FF9"], [0], ["head"])
+
+
+def test_tables_in_the_peers_layout_have_its_columns():
+    from sim.validation.system_wide.report import point_table
+    from sim.validation.system_wide.runner import make_units, run_units
+    from sim.validation.system_wide.validate import peer_layout
+    runs, _ = run_units(make_units(["FF10"], [0], ["head"])[:1])
+    points = point_table(runs)
+    ours = peer_layout(points, "FF10")
+    theirs = D.load_targets("head")["FF10"]
+    assert list(ours.columns) == [c for c in theirs.columns if not c.startswith("authors_")]
+    ff11 = D.load_targets("head")["FF11_1"]
+    assert set(peer_layout(points.assign(table="FF11_1"), "FF11_1").columns) <= set(ff11.columns)

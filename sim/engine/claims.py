@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.checks import as_array, check_len
+from sim.engine.fixed import solve, transpose_dot
 
 def _relative_liabilities(liabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Total obligations pbar_i = sum_j L_ij and the relative liabilities Pi_ij = L_ij / pbar_i."""
@@ -54,16 +55,16 @@ def clearing_vector(liabilities, external_assets) -> np.ndarray:
     defaulted = np.zeros(n, dtype=bool)
     p = pbar.copy()
     for _ in range(n + 1):
-        wealth = e + pi.T @ p  # what each node can pay given the others pay p
+        wealth = e + transpose_dot(pi, p)  # what each node can pay given the others pay p
         newly = (wealth < pbar - tol) & ~defaulted
         if not newly.any():
             break
         defaulted |= newly
         d, s = defaulted, ~defaulted
         system = np.eye(int(d.sum())) - pi[np.ix_(d, d)].T
-        rhs = e[d] + pi[np.ix_(s, d)].T @ pbar[s]
+        rhs = e[d] + transpose_dot(pi[np.ix_(s, d)], pbar[s])
         p = pbar.copy()
-        p[d] = np.linalg.solve(system, rhs)
+        p[d] = solve(system, rhs)
     return np.clip(p, 0.0, pbar)
 
 
@@ -77,5 +78,5 @@ def clearing_losses(liabilities, p) -> np.ndarray:
     if (pay > pbar * (1 + 1e-12) + 1e-12).any():
         raise ValueError("p exceeds the total obligations of some node")
     owed = L.sum(axis=0)
-    received = pi.T @ pay
+    received = transpose_dot(pi, pay)
     return np.maximum(owed - received, 0.0)

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
+from sim.engine.fixed import row_dot
 from sim.engine.market import Clearing, ExecutionPrice, ImpactLaw, clear
 from sim.engine.orders import OrderSheet
 
@@ -74,7 +75,7 @@ def settle_sales(holdings: np.ndarray, orders: np.ndarray, execution_prices: np.
     """Each holder sells min(ordered, held) units (``holdings`` is updated in place) and receives their
     value at ``execution_prices``. Returns (units sold (N, K), proceeds (N,))."""
     sold = np.minimum(orders, holdings)
-    proceeds = sold @ execution_prices
+    proceeds = row_dot(sold, execution_prices)
     holdings -= sold
     return sold, proceeds
 

@@ -19,6 +19,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from sim.engine import fixed
+
 
 class ImpactLaw(StrEnum):
     LINEAR = "linear"
@@ -70,7 +72,7 @@ def impact_factor(quantity_sold: np.ndarray, impact_per_unit: np.ndarray, law: s
     q = np.asarray(quantity_sold, dtype=float)
     lam = np.asarray(impact_per_unit, dtype=float)
     if law == ImpactLaw.EXPONENTIAL:
-        return np.exp(-lam * q)
+        return fixed.exp(-lam * q)
     if law == ImpactLaw.LINEAR:
         return np.maximum(1.0 - lam * q, MIN_PRICE_RATIO)
     raise ValueError(f"unknown impact law {law!r}; allowed: {', '.join(IMPACT_LAWS)}")

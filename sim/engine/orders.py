@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from sim.engine.fixed import dot
+
 #: Orders and claims below this ($1 thousand) are rounding noise, not economics: a sale, call or
 #: payment this small is not made (MODEL.md §6.6). Close-outs still sell everything.
 MATERIAL_BN = 1e-6
@@ -38,7 +40,7 @@ class OrderSheet:
         """Give holder ``row`` this order unless it is worth ``MATERIAL_BN`` or less or the holder
         already has an order of higher priority; capped at what the holder holds."""
         current = self.labels[row]
-        if units @ self._prices <= MATERIAL_BN or (current is not None and label.priority < current.priority):
+        if dot(units, self._prices) <= MATERIAL_BN or (current is not None and label.priority < current.priority):
             return
         self.units[row] = np.minimum(units, self._holdings[row])
         self.labels[row] = label

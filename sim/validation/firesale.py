@@ -2,7 +2,7 @@
 
 The peer (ox-inet-resilience/firesale_stresstest; Cont & Schaanning 2017, Farmer et al. 2020) runs
 48 EBA-2018 banks through a deleveraging fire sale in two tradable assets. Its specification and
-reference tables are in ``shared/data/peer/SPEC.md``. This module only *maps* the peer's balance
+reference tables are in ``data/peer/firesale/SPEC.md``. This module only *maps* the peer's balance
 sheets and parameters onto :class:`sim.contagion.DeleveragingCascade` and reads the peer's
 outputs off the engine's records; the cascade logic itself lives in :mod:`sim.contagion`.
 
@@ -21,7 +21,6 @@ Mapping (SPEC.md sections 1-7):
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,11 @@ import numpy as np
 import pandas as pd
 
 from sim.contagion import CascadeResult, DeleveragingCascade
+from sim.engine import fixed
+from sim.resources import Peer, peer_dir
 
 __all__ = [
+    "BALANCE_SHEETS_CSV",
     "REQUIRED_COLUMNS",
     "SYSTEMIC_EVENT_CUTOFF",
     "REFERENCE_EXP1",
@@ -48,6 +50,8 @@ __all__ = [
     "validate_peer",
 ]
 
+#: The peer's 48 EBA 2018 balance sheets as shipped with drypowder (data/README.md): the default input.
+BALANCE_SHEETS_CSV = peer_dir(Peer.FIRESALE) / "eba2018_balance_sheets.csv"
 REQUIRED_COLUMNS = ("bank_id", "gov_bonds", "corp_bonds", "cash", "other_assets", "loan",
                     "other_liabilities", "equity")
 SYSTEMIC_EVENT_CUTOFF = 0.05
@@ -139,8 +143,11 @@ class PeerRun:
     result: CascadeResult  # the engine's per-round records and final state
 
 
-def load_balance_sheets(balance_sheets) -> pd.DataFrame:
-    """The peer's balance sheets from a CSV path or a DataFrame; ValueError if unusable."""
+def load_balance_sheets(balance_sheets=None) -> pd.DataFrame:
+    """The peer's balance sheets from a CSV path or a DataFrame (default: the shipped
+    :data:`BALANCE_SHEETS_CSV`); ValueError if unusable."""
+    if balance_sheets is None:
+        balance_sheets = BALANCE_SHEETS_CSV
     if isinstance(balance_sheets, pd.DataFrame):
         df = balance_sheets.copy()
     else:
@@ -180,7 +187,7 @@ def peer_beta(price_impact: float) -> float:
     """beta = -ln(1 - pi) / 0.05: selling 5 % of a market's units lowers its price by pi."""
     if not 0 <= price_impact < 1:
         raise ValueError(f"price_impact must be in [0, 1), got {price_impact!r}")
-    return -math.log1p(-price_impact) / 0.05
+    return -fixed.log(1.0 - price_impact) / 0.05
 
 
 def inet_firesale(balance_sheets, price_impact: float, initial_shock: float, lev_min: float = 0.03,
@@ -316,6 +323,8 @@ def unit_checks(balance_sheets) -> dict[str, tuple[float, float, bool]]:
 
 def validate_peer(balance_sheets, out_dir) -> int:
     """Run every peer experiment, write peer_results.csv and peer_validation.png to ``out_dir``.
+
+    ``balance_sheets``: a CSV path, a DataFrame or None for the shipped :data:`BALANCE_SHEETS_CSV`.
 
     Both files are written to a temporary name and moved into place (os.replace). Prints a short
     table and the verdict; returns 0 if every run and both unit checks match, else 1. Raises

@@ -208,7 +208,7 @@ def change_liability(eco: Economy, i: int, delta: float) -> None:
         return
     c.principal[deposit] = 0.0
     repo = c.repos_of(i)
-    old = c.principal[repo].sum()
+    old = ledger_sum(c.principal[repo])
     if old + new_deposit < 0:
         raise ValueError(f"bank {i}: cannot lower its liabilities by {-delta}")
     c.principal[repo] = c.principal[repo] * (old + new_deposit) / old

@@ -1,23 +1,22 @@
 """Inputs and reference tables of the INET system-wide stress test (SPEC.md §1, §4, §5, §11).
 
-Everything the reproduction reads from disk goes through :func:`peer_data_dir`: the EBA 2018 bank
-balance sheets and adverse-scenario ratios, the banks' capital-buffer parameters, the peer's
-exported networks (to check ours) and its per-point target tables. Cells such as ``13+27682`` are
+Everything the reproduction reads from disk goes through :func:`peer_data_dir` (the data ship with
+drypowder in ``data/peer/system_wide/``): the EBA 2018 bank balance sheets and adverse-scenario
+ratios, the banks' capital-buffer parameters, the peer's exported networks (to check ours) and its
+per-point target tables. Cells such as ``13+27682`` are
 sums (the peer evaluates them); they are parsed as sums of numbers, never evaluated as code.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-#: Environment variable naming another folder with the peer's ``inputs/``, ``networks/``, ``targets/``.
-DATA_ENV = "DRYPOWDER_PEER2_DATA"
+from sim.resources import Peer, peer_dir
 
 #: Target table versions: the current peer library (primary) and the paper-era one.
 TARGET_VERSIONS = ("head", "v08")
@@ -29,21 +28,14 @@ N_EBA_COLUMNS = 10  # name, G, Cb, (unused), (unused), T2C, CET1E, lambda %, CET
 
 
 def peer_data_dir() -> Path:
-    """Folder holding the peer's ``inputs/``, ``networks/`` and ``targets/``.
-
-    ``$DRYPOWDER_PEER2_DATA`` if set, else ``shared/data/peer2`` beside the repository.
-    """
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "data" / "peer2"
+    """Folder holding the peer's ``inputs/``, ``networks/`` and ``targets/`` (shipped in ``data/peer/``)."""
+    return peer_dir(Peer.SYSTEM_WIDE)
 
 
 def _data_file(*parts: str) -> Path:
     path = peer_data_dir().joinpath(*parts)
     if not path.is_file():
-        raise ValueError(f"peer data file not found: {path} (set ${DATA_ENV} to the folder with "
-                         "inputs/, networks/ and targets/)")
+        raise ValueError(f"peer data file not found: {path}")
     return path
 
 
@@ -136,7 +128,7 @@ def load_interbank_remainder() -> pd.DataFrame:
 
 def load_portfolio_membership() -> pd.DataFrame:
     """``networks/portfolio_membership_seeds0-9.csv``: (sim_seed, asset_class, row, holder, asset, weight)."""
-    return pd.read_csv(_data_file("networks", "portfolio_membership_seeds0-9.csv"))
+    return pd.read_csv(_data_file("networks", "portfolio_membership_seeds0-9.csv.gz"))
 
 
 #: Target files per experiment, as the peer's summaries name them.

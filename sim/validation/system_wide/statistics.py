@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-import numpy as np
 
 from sim.validation.system_wide.sums import peer_sum
 
@@ -28,6 +27,13 @@ def extent_of_contagion(n_defaults: int, n_banks: int = N_BANKS) -> float:
 def eba_outcome(step1_defaults: int, n_banks: int = N_BANKS) -> float:
     share = step1_defaults / n_banks
     return share if share >= SYSTEMIC_CUTOFF else 0.0
+
+
+def population_std(values: Sequence[float]) -> float:
+    """numpy's ``std`` (ddof 0) with sums added left to right, so the digits never depend on the machine."""
+    n = len(values)
+    mean = peer_sum(values) / n
+    return math.sqrt(peer_sum((v - mean) ** 2 for v in values) / n)
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ def point_stats(bank_defaults: Sequence[Sequence[int]], hf_defaults: Sequence[in
     eocs = [extent_of_contagion(n, n_banks) for n in totals]
     systemic = [e for e in eocs if e >= SYSTEMIC_CUTOFF]
     aeoc = peer_sum(systemic) / len(systemic) if systemic else 0.0
-    stde = float(np.std(systemic) / np.sqrt(len(systemic))) if systemic else 0.0
+    stde = population_std(systemic) / math.sqrt(len(systemic)) if systemic else 0.0
     n = len(totals)
     return PointStats(
         n=n, n_systemic=len(systemic), aeoc_pct=100 * aeoc, stde_pct=100 * stde,
