@@ -255,7 +255,9 @@ def test_command_line_writes_runs_points_and_figures(tmp_path, capsys):
     summary = pd.read_csv(out / "head" / "FF10_summary.csv")
     assert list(summary.columns[:3]) == ["institutions", "buffer_mode", "price_impact"]
     assert main(["validate-peer", "--system-wide", "--experiments", "FF12", "--out", str(out)]) == 2
-    assert main(["validate-peer"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["validate-peer", "--system-wide", "--seeds", "0"])
+    assert exc.value.code == 2
 
 
 def test_verdicts_follow_the_tolerances_of_spec_section_12():
