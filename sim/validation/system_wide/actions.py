@@ -19,10 +19,9 @@ import numpy as np
 
 from sim.validation.system_wide.contracts import eligible, pull, repay
 from sim.validation.system_wide.ledger import EPS, Kind
+from sim.validation.system_wide.state import Snapshot
 from sim.validation.system_wide.sums import ledger_sum
 from sim.validation.system_wide.universe import LEDGER_ORDER, SEIZED_ORDER
-
-from sim.validation.system_wide.state import Snapshot
 
 if TYPE_CHECKING:
     from sim.validation.system_wide.state import Economy
@@ -124,7 +123,8 @@ def sell(eco: Economy, a: int, amount: float | None = None, reason: Reason = Rea
 # ---------------------------------------------------------------------------------------------
 # Funding: recall (lender) and repay (borrower)
 # ---------------------------------------------------------------------------------------------
-def _perform_pulls(eco: Economy, ids: np.ndarray, amount: float | None) -> float:
+def perform_pulls(eco: Economy, ids: np.ndarray, amount: float | None) -> float:
+    """Recall ``amount`` proportionally over the given contracts (all they can give if None)."""
     if len(ids) == 0:
         return 0.0
     done, each = perform_proportionally(eco.contracts.max_action(ids), amount)
@@ -145,11 +145,11 @@ def pull_ids(eco: Economy, a: int) -> tuple[np.ndarray, np.ndarray]:
 def pull_funding(eco: Economy, a: int, amount: float) -> tuple[float, bool]:
     """Recall ``amount``: interbank loans first, then reverse repos. Returns (recalled, enough)."""
     loans, repos = pull_ids(eco, a)
-    done = _perform_pulls(eco, loans, amount)
+    done = perform_pulls(eco, loans, amount)
     if amount <= 0 or abs(done - amount) < EPS:
         return amount, True
     rest = amount - done
-    done_repo = _perform_pulls(eco, repos, rest)
+    done_repo = perform_pulls(eco, repos, rest)
     return done + done_repo, rest <= 0 or abs(done_repo - rest) < EPS
 
 
@@ -171,8 +171,3 @@ def pay_off_liabilities(eco: Economy, a: int, amount: float) -> float:
         if x > 0:
             repay(eco, int(k), float(x))
     return done
-
-
-def perform_pulls(eco: Economy, ids: np.ndarray, amount: float | None) -> float:
-    """Recall ``amount`` proportionally over the given contracts (all they can give if None)."""
-    return _perform_pulls(eco, ids, amount)
