@@ -309,3 +309,13 @@ def test_tables_in_the_peers_layout_have_its_columns():
     assert list(ours.columns) == [c for c in theirs.columns if not c.startswith("authors_")]
     ff11 = D.load_targets("head")["FF11_1"]
     assert set(peer_layout(points.assign(table="FF11_1"), "FF11_1").columns) <= set(ff11.columns)
+
+
+def test_fire_sales_and_margin_calls_together_default_banks_neither_defaults_alone():
+    """FF11_2 at 5 % price impact: O alone and C alone leave the banks standing, O&C brings most down,
+    with the peer's impact law and with the engine's exponential law alike (docs/validation_system_wide.md)."""
+    from sim.validation.system_wide.config import PriceImpact
+    from sim.validation.system_wide.studies import channel_interactions
+    table = channel_interactions("FF11_2", 0.05, laws=[PriceImpact.EXPONENTIAL], seeds=[0, 1])
+    oc = table[table["combination"] == "O&C"].iloc[0]
+    assert oc["sum_parts_minus_eba"] == 0.0 and oc["minus_raw"] > 0.5
