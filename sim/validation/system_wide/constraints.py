@@ -18,7 +18,7 @@ from sim.validation.system_wide import config as C
 from sim.validation.system_wide.ledger import EPS, Kind
 from sim.validation.system_wide.data import BankData
 from sim.validation.system_wide.sums import ledger_sum
-from sim.validation.system_wide.universe import CLASS_SLICES, LEDGER_ORDER, AssetClass
+from sim.validation.system_wide.universe import AssetClass
 
 from sim.validation.system_wide.state import HedgeFundRules
 
@@ -49,9 +49,8 @@ def leverage(eco: Economy, i: int) -> float:
 
 
 def _class_value_net_of_sales(eco: Economy, i: int, cls: AssetClass) -> float:
-    b, s = eco.book, CLASS_SLICES[cls]
-    held = b.held[i, s]
-    return ledger_sum((b.units[i, s][held] - b.for_sale[i, s][held]) * eco.market.prices[s][held])
+    b, cols = eco.book, eco.book.class_cols[i][cls]
+    return ledger_sum((b.units[i, cols] - b.for_sale[i, cols]) * eco.market.prices[cols])
 
 
 def _lent_net_of_pulls(eco: Economy, i: int, kind: Kind) -> float:
@@ -87,9 +86,8 @@ def is_insolvent(eco: Economy, i: int) -> bool:
 
 def gov_bond_value(eco: Economy, i: int) -> float:
     """Market value of the government bonds held since the start (orders included)."""
-    b, s = eco.book, CLASS_SLICES[AssetClass.GOV_BONDS]
-    held = b.held[i, s]
-    return ledger_sum(b.units[i, s][held] * eco.market.prices[s][held])
+    b, cols = eco.book, eco.book.class_cols[i][AssetClass.GOV_BONDS]
+    return ledger_sum(b.units[i, cols] * eco.market.prices[cols])
 
 
 def hqla(eco: Economy, i: int, cash_raised: float = 0.0) -> float:
@@ -121,7 +119,7 @@ def effective_min_leverage(eco: Economy, h: int) -> float:
     """The leverage at which the fund's repos would just absorb its haircut-weighted assets."""
     b, m = eco.book, eco.market
     cash = float(b.cash[h])
-    cols = LEDGER_ORDER[b.held[h, LEDGER_ORDER]]
+    cols = b.ledger_cols[h]
     values = b.units[h, cols] * m.prices[cols]
     collateral = cash + ledger_sum(values)
     if collateral == 0:

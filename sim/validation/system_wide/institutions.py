@@ -21,7 +21,7 @@ import numpy as np
 from sim.validation.system_wide.data import BankData
 from sim.validation.system_wide.networks import N_FUNDS
 from sim.validation.system_wide.sums import ledger_sum
-from sim.validation.system_wide.universe import N_SECURITIES
+from sim.validation.system_wide.universe import CLASS_SLICES, LEDGER_ORDER, N_SECURITIES, SEIZED_ORDER
 
 class Group(IntEnum):
     """Agent types of the peer economy (participant groups of the cascade)."""
@@ -106,6 +106,11 @@ class Book:
         self.for_sale, self.seized_for_sale = self.reserved[:n], self.reserved[n:]
         self.held = units > 0                       # a position (contract) exists
         self.seized_held = np.zeros((n, k), dtype=bool)
+        # columns of each institution's positions, in the peer's ledger order and by asset class
+        # (values outside them are zero, and adding zero changes no sum)
+        self.ledger_cols = [LEDGER_ORDER[self.held[a, LEDGER_ORDER]] for a in range(n)]
+        self.class_cols = [[s.start + np.flatnonzero(self.held[a, s]) for s in CLASS_SLICES] for a in range(n)]
+        self.seized_cols = [np.zeros(0, dtype=int) for _ in range(n)]
         self.encumbered = np.zeros((n, k))          # units pledged as repo collateral
         self.other_assets, self.external = other_assets, external
         self.payee = np.concatenate([np.arange(n), np.arange(n)])   # whose cash each holding row pays
@@ -113,6 +118,12 @@ class Book:
     def ue_cash(self, a: int) -> float:
         """Unencumbered cash of institution ``a``."""
         return float(self.cash[a] - self.encumbered_cash[a])
+
+    def seize(self, a: int, cols: np.ndarray, units: np.ndarray) -> None:
+        """Institution ``a`` takes ``units`` of securities ``cols`` as collateral of a defaulted borrower."""
+        self.seized_units[a, cols] += units
+        self.seized_held[a, cols] |= units > 0
+        self.seized_cols[a] = SEIZED_ORDER[self.seized_held[a, SEIZED_ORDER]]
 
     def row(self, a: int, seized: bool) -> int:
         """Holding row of institution ``a``'s own (or seized) positions."""

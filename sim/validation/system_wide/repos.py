@@ -76,10 +76,9 @@ def max_ue_haircutted(eco: Economy, k: int) -> float:
     """Haircut value of the borrower's unencumbered units of the repo's collateral class."""
     if eco.contracts.tranche[k] < 0:
         return 0.0
-    s, hf, b, m = _cols(eco, k), eco.contracts.borrower[k], eco.book, eco.market
-    held = b.held[hf, s]
-    value = (b.units[hf, s][held] - b.encumbered[hf, s][held]) * m.prices[s][held] * (1 - m.haircuts[s][held])
-    return ledger_sum(value)
+    hf, b, m = eco.contracts.borrower[k], eco.book, eco.market
+    cols = b.class_cols[hf][eco.contracts.tranche[k]]
+    return ledger_sum((b.units[hf, cols] - b.encumbered[hf, cols]) * m.prices[cols] * (1 - m.haircuts[cols]))
 
 
 def haircutted_collateral(eco: Economy, k: int) -> float:
@@ -87,9 +86,9 @@ def haircutted_collateral(eco: Economy, k: int) -> float:
     cash = eco.contracts.cash_collateral[k]
     if eco.contracts.tranche[k] < 0:
         return float(cash)
-    s, hf, m, b = _cols(eco, k), eco.contracts.borrower[k], eco.market, eco.book
-    held = b.held[hf, s]
-    return ledger_sum(m.prices[s][held] * b.encumbered[hf, s][held] * (1.0 - m.haircuts[s][held])) + float(cash)
+    hf, m, b = eco.contracts.borrower[k], eco.market, eco.book
+    cols = b.class_cols[hf][eco.contracts.tranche[k]]
+    return ledger_sum(m.prices[cols] * b.encumbered[hf, cols] * (1.0 - m.haircuts[cols])) + float(cash)
 
 
 def pledge(eco: Economy, k: int, total: float) -> None:
@@ -167,8 +166,7 @@ def liquidate_repo(eco: Economy, k: int) -> None:
         b.units[hf, s] -= units
         b.encumbered[hf, s] -= units
         cols = np.arange(s.start, s.stop)
-        b.seized_units[lender, s] += units
-        b.seized_held[lender, s] |= units > 0
+        b.seize(lender, cols, units)
         for col, u in zip(cols, units):
             if u > 0:
                 put_for_sale(eco, lender, int(col), float(u), True, Reason.DEFAULT)

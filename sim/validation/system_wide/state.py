@@ -17,7 +17,6 @@ from sim.validation.system_wide.institutions import Book, Layout
 from sim.validation.system_wide.ledger import Contracts, Mailboxes
 from sim.validation.system_wide.market import PeerMarket
 from sim.validation.system_wide.sums import ledger_sum
-from sim.validation.system_wide.universe import LEDGER_ORDER, SEIZED_ORDER
 
 
 @dataclass
@@ -97,8 +96,8 @@ class Economy:
     def asset_value(self, a: int) -> float:
         """Cash + securities at market (seized ones too) + other + external + loans lent (principal)."""
         b, p = self.book, self.market.prices
-        values = np.concatenate((b.units[a, LEDGER_ORDER] * p[LEDGER_ORDER],
-                                 b.seized_units[a, SEIZED_ORDER] * p[SEIZED_ORDER],
+        own, seized = b.ledger_cols[a], b.seized_cols[a]
+        values = np.concatenate((b.units[a, own] * p[own], b.seized_units[a, seized] * p[seized],
                                  (b.other_assets[a], b.external[a]),
                                  self.contracts.principal[self.contracts.of_lender[a]]))
         return ledger_sum(values) + float(b.cash[a])
