@@ -89,11 +89,20 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     z.add_argument("--out", type=Path, help="parent folder for the page's saved run folders (default: runs/)")
 
-    q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale stress test (Cont-Schaanning rules)")
+    q = sub.add_parser("validate-peer", help="reproduce the INET fire-sale stress test (Cont-Schaanning rules), "
+                                             "or with --system-wide the INET system-wide stress test")
     q.add_argument("--balance-sheets", type=Path,
                    help="the peer's balance sheets (default: the EBA 2018 data shipped in data/peer/firesale/)")
     q.add_argument("--out", type=Path,
                    help="folder for peer_results.csv and peer_validation.png (default: runs/peer-validation)")
+    q.add_argument("--system-wide", action="store_true",
+                   help="run the system-wide peer's FF10 and FF11 instead (default out: runs/peer-validation-system-wide)")
+    q.add_argument("--seeds", type=positive_int, default=10, help="runs per point (the peer's 10; --system-wide)")
+    q.add_argument("--seed", type=seed, help="spawn the runs' seeds from this root (default: the peer's seeds)")
+    q.add_argument("--workers", type=positive_int, help="parallel workers (default: CPU count)")
+    q.add_argument("--crediting", choices=("head", "v08", "both"), default="both",
+                   help="peer library version(s) to reproduce (default: both)")
+    q.add_argument("--experiments", default="FF10,FF11_1,FF11_2", help="comma-separated subset")
     return p
 
 
@@ -199,10 +208,14 @@ def cmd_viz(args) -> int:
 
 
 def cmd_validate_peer(args) -> int:
-    from sim.validation import validate_peer    # (start-up time, as for the model)
-    out = args.out if args.out is not None else RUNS_DIR / "peer-validation"
+    default = "peer-validation-system-wide" if args.system_wide else "peer-validation"
+    out = args.out if args.out is not None else RUNS_DIR / default
     check_writable(out)
     try:
+        if args.system_wide:
+            from sim.validation.system_wide.validate import validate_from_args
+            return validate_from_args(args, out)
+        from sim.validation import validate_peer
         return validate_peer(args.balance_sheets, out)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
