@@ -1,4 +1,4 @@
-"""The command line: ``drypowder run | validate | mc | sweep | sensitivity | viz | validate-peer``.
+"""The command line: ``drypowder run | validate | mc | sweep | sensitivity | channels | viz | validate-peer``.
 
 Bad input never shows a traceback: it gets one clear message on stderr and exit status 2, and
 nothing half-written is left behind (runs are written into a temporary folder and renamed). What
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--set", action="append", metavar="KEY=VALUE")
 
     experiment_options.add_parsers(sub)
+    channels_parser(sub)
 
     z = sub.add_parser("viz", help="serve the live view on 127.0.0.1")
     z.add_argument("config", nargs="?", help="YAML path or scenario name (default: baseline)")
@@ -104,6 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="peer library version(s) to reproduce (default: both)")
     q.add_argument("--experiments", default="FF10,FF11_1,FF11_2", help="comma-separated subset")
     return p
+
+
+def channels_parser(sub) -> None:
+    """``drypowder channels`` (:mod:`sim.channel_study`)."""
+    c = sub.add_parser("channels", help="each contagion channel alone and all together, with the amplification")
+    c.add_argument("config", nargs="?", help="YAML path or scenario name (default: baseline)")
+    c.add_argument("-n", "--replications", dest="n", type=positive_int, default=40,
+                   help="replications per setting (default 40)")
+    c.add_argument("--seed", type=seed, help="root seed (default: the config's seed); every setting uses the same seeds")
+    c.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (not channels.*)")
+    c.add_argument("--workers", type=positive_int, help="parallel workers (default: CPU count)")
+    c.add_argument("--out", type=Path, help="parent folder (default: runs/)")
+    c.add_argument("--resume", action="store_true", help="finish an interrupted study without redoing finished runs")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+    c.add_argument("--no-figures", action="store_true", help="skip the figures")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +237,14 @@ def cmd_validate_peer(args) -> int:
         raise UsageError(str(exc)) from None
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "viz": cmd_viz, "validate-peer": cmd_validate_peer}
+def cmd_channels(args) -> int:
+    start_workers_early(args)       # (as for mc: the workers import the model while this process goes on)
+    from sim.channel_study import cmd_channels as run_study
+    return run_study(args)
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "viz": cmd_viz, "validate-peer": cmd_validate_peer,
+            "channels": cmd_channels}
 
 
 def _experiment_command(args):

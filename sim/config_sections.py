@@ -94,7 +94,7 @@ class ChannelsConfig(_Strict):
     covenants: bool = Field(True, description="neocloud loan-to-value covenants")
     redemptions: bool = Field(True, description="fund investors' redemption requests")
     commitments: bool = Field(True, description="AI labs' capital calls on sovereign commitments")
-    crowding_out: bool = Field(True, description="buyers without idle cash sell other assets to pay")
+    crowding_out: bool = Field(True, description="buyers pay only phi(W) from idle cash: they sell other assets for the rest, and private raises get only phi(W) of what they ask (off: phi = 1)")
 
 
 class CentralBankConfig(_Strict):
