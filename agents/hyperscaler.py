@@ -2,10 +2,11 @@
 
 Each week a hyperscaler collects operating cash flow and pays coupons and dividends
 (:meth:`Hyperscalers.collect_cash_flows`), then funds the week's capex: cash above its floor first,
-buybacks halted when cash runs short, and a bond request to the dry-powder pool for the rest
-(:meth:`Hyperscalers.plan_capex`). Issuance the pool cannot absorb is raised by selling the firm's
-own Treasuries (:meth:`Hyperscalers.sell_own_treasuries`), then by crowding out. Capex is paid after
-the cascade from cash (:meth:`Hyperscalers.spend_capex`).
+buybacks halted when cash runs short, and new bonds for the rest (:meth:`Hyperscalers.plan_capex`),
+sold into the IG market in round 0 of the week's cascade, where buyers pay from idle cash or by
+selling other assets and the price concession is the spread's rise (:mod:`sim.funding`). Capex is
+paid after the cascade from cash (:meth:`Hyperscalers.spend_capex`). Firms hold their Treasuries
+as a reserve and do not sell them (MODEL.md §13).
 
 Once a quarter each firm picks a multiplier m_i on its planned capex path from a small strategy
 set (:meth:`Hyperscalers.play_capex_game`). Payoff over the coming year:
@@ -27,7 +28,7 @@ import numpy as np
 
 from agents.base import AgentGroup, Holder
 from sim.config import HyperscalerFirm
-from sim.domain import AgentKind, Asset, Constraint
+from sim.domain import AgentKind
 from sim.engine import fixed
 from sim.funding import FundingRequest
 
@@ -185,17 +186,6 @@ class Hyperscalers(AgentGroup[Hyperscaler]):
         b.external_debt[row] = old + amount
         self.coupon_rate[i] = (self.coupon_rate[i] * old + rate * amount) / (old + amount)
         self.total_issuance_bn += amount
-
-    def sell_own_treasuries(self, row: int, amount: float) -> float:
-        """A hyperscaler short of bond buyers sells its own Treasuries first: queued for round 0 of the
-        cascade; capex is paid after the cascade, from the proceeds. Returns the value queued."""
-        m = self.model
-        p = m.prices[Asset.UST]
-        value = m.book.units[row, Asset.UST] * p
-        take = min(amount, value)
-        if take > 0:
-            m.cascade.queue_sale(row, Asset.UST, take / p, Constraint.CROWDING_OUT)
-        return take
 
     # ---------------------------------------------------------------- 7. capex spent
     def spend_capex(self) -> None:

@@ -2,7 +2,7 @@
 
 Assembled from the engine (:mod:`sim.engine`: order sheets, clearing with price impact, settlement,
 the round loop and its records) and the agent types' rules. Round 0 clears what is decided on the
-week's opening state: new bonds, a hyperscaler selling its own Treasuries, the sales that pay what falls
+week's opening state: new bonds, hedge funds re-levering, the sales that pay what falls
 due (fund redemptions, capital calls cash cannot cover) and the retail week (momentum buying, panic
 selling, re-levering). Every later round clears what the prices left by the rounds before force
 (:meth:`WeeklyCascade.act`), in priority order per holder: default liquidation > margin call >
@@ -36,7 +36,6 @@ class WeeklyCascade:
     def __init__(self, model):
         self.m = model
         self.loop = CascadeLoop(model.book.units, model.market, self)
-        self.queued: list[tuple[int, int, float, Constraint]] = []   # sales decided before the cascade
         self.issues: list[tuple[int, float]] = []    # (issuer row, $bn sought) of new bonds this week
         self.records: list[RoundRecord] = []        # this week's rounds
         self.max_rounds = 0                         # deepest cascade so far
@@ -53,17 +52,12 @@ class WeeklyCascade:
     # ------------------------------------------------------------------ inputs from the week
     def open_week(self) -> None:
         m = self.m
-        self.queued = []
         self.issues = []
         self.records = []
         self.rotation_bn = 0.0
         m.event_log.open_week()
         if m.steps % WEEKS_PER_QUARTER == 0:
             m.pc_funds.open_quarter()
-
-    def queue_sale(self, row: int, asset: int, units: float, constraint: Constraint) -> None:
-        """A sale decided before the cascade, cleared in round 0."""
-        self.queued.append((row, asset, units, constraint))
 
     def issue(self, row: int, amount_bn: float) -> None:
         """New IG bonds worth ``amount_bn`` at today's price, sold by holder ``row`` in round 0."""
@@ -80,13 +74,11 @@ class WeeklyCascade:
         m.pc_funds.mark_loan_books()
 
     def _round_zero_sheet(self) -> OrderSheet:
-        """Everything decided on the week's opening state: queued sales (a hyperscaler's own
-        Treasuries), new bonds, the sales that pay what falls due this week (fund redemptions, capital
-        calls cash cannot cover) and the retail week (panic sales, momentum buying)."""
+        """Everything decided on the week's opening state: new bonds, hedge funds re-levering, the
+        sales that pay what falls due this week (fund redemptions, capital calls cash cannot cover)
+        and the retail week (panic sales, momentum buying, re-levering)."""
         m = self.m
         sheet = self.loop.new_sheet()
-        for row, asset, units, constraint in self.queued:     # hyperscalers: never a fund or a sovereign
-            sheet.add(row, asset, units, constraint)
         m.pc_funds.redemption_orders(sheet)
         m.hedge_funds.redemption_orders(sheet)
         m.sovereigns.commitment_orders(sheet)

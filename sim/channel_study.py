@@ -24,6 +24,7 @@ resumable, with its own report), ``channels.csv`` (setting x outcome: mean and i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,8 @@ def cmd_channels(args) -> int:
         if not args.quiet:
             print(f"channels: setting {name!r} ({len(runs) + 1}/{len(settings())})", file=sys.stderr)
         mc_args = _mc_args(args, folder, switches, root, config)
-        code = cmd_mc(mc_args)
+        with contextlib.redirect_stdout(sys.stderr):      # stdout's last line is this study's folder
+            code = cmd_mc(mc_args)
         if code != 0:
             print(f"channels: stopped at setting {name!r}; finish with the same command and --resume", file=sys.stderr)
             return code

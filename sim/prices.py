@@ -77,6 +77,8 @@ class AssetMarkets:
         self.weeks_closed = 0            # weeks whose close is recorded; the latest return is row (n - 1) % window
         self.price_history = [self.prices.copy()]    # weekly closes (the last HISTORY_WEEKS), t=0 first
         self._margins_step = None        # (key, realised vol, maintenance margins): fixed within a step
+        self._primed = False             # the volatility window holds a calibrated pre-t=0 history
+        self._policy_in_ust = 0.0        # the policy path's part of the UST price so far, log
 
     def prime_history(self) -> None:
         """A calm, consistent start: the volatility window holds a history of weekly news drawn before
@@ -169,7 +171,7 @@ class AssetMarkets:
         r = m.cfg.rates
         policy_move = m.world.policy_rate - self.policy0
         target = -self.duration[Asset.UST] * r.policy_pass_through * policy_move
-        step = target - getattr(self, "_policy_in_ust", 0.0)
+        step = target - self._policy_in_ust
         self._policy_in_ust = target
         self.fundamental[Asset.UST] += step
         self.fundamental[Asset.IG_BONDS] += step * self.duration[Asset.IG_BONDS] / self.duration[Asset.UST]
@@ -222,13 +224,13 @@ class AssetMarkets:
         """Weekly log returns of the volatility window, oldest first (rows: weeks, columns: assets);
         before the window has filled with the run's own weeks, the primed history fills the rest."""
         n, window = self.weeks_closed, len(self._returns)
-        if n >= window or getattr(self, "_primed", False):
+        if n >= window or self._primed:
             return np.roll(self._returns, -(n % window), axis=0)
         return self._returns[:n].copy()
 
     def realised_vol(self) -> np.ndarray:
         """Annualised volatility of each asset over the window (the order of weeks does not matter)."""
-        n = len(self._returns) if getattr(self, "_primed", False) else self.weeks_closed
+        n = len(self._returns) if self._primed else self.weeks_closed
         return realised_vol(self._returns[:max(n, self.weeks_closed)])
 
     def margins(self) -> tuple[np.ndarray, np.ndarray]:
