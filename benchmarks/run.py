@@ -1,7 +1,7 @@
 """Performance benchmarks of drypowder, with their targets (issue "Performance: fast enough for
 1,000-run Monte Carlo on a laptop, and measured against Mesa and numpy").
 
-    .venv/bin/python benchmarks/run.py [--quick] [--before REV | --before-tree DIR] [--only NAME ...]
+    .venv/bin/python benchmarks/run.py [--quick] [--v1 | --before REV | --before-tree DIR] [--only NAME ...]
                                        [--instructions]
 
 Prints every figure with its target and PASS/FAIL (medians over repeats measured in this one
@@ -209,6 +209,12 @@ def _extract(rev: str, into: Path) -> Path:
     return into
 
 
+#: Version 1 after the refactor into agents and one cascade engine, with machine-independent arithmetic
+#: (the model v2 issue's reference: a v2 baseline run may cost at most 1.5 times its CPU).
+V1_REFACTORED = "68c298c"
+V2_CPU_LIMIT = 1.5
+
+
 def bench_model_before(rep: Report, rev: str | None, tree: Path | None, quick: bool) -> dict | None:
     """Baseline runs of this code and of another version (git revision ``rev``, extracted to a
     temporary folder, or the source tree ``tree``), interleaved: two worker processes take turns
@@ -247,7 +253,10 @@ def bench_model_before(rep: Report, rev: str | None, tree: Path | None, quick: b
         print(f"  (interleaved with {label}: {len(now_s)} pairs)")
         rep.add("now, interleaved: baseline run CPU per run", _median(now_s), "s", note="same minutes as before")
         rep.add("before, interleaved: baseline run CPU per run", _median(before_s), "s", note=label)
-        rep.add("now / before, baseline run CPU (median of paired ratios)", ratio, "x")
+        against_v1 = rev is not None and V1_REFACTORED.startswith(rev[:7]) and len(rev) >= 7
+        rep.add("now / before, baseline run CPU (median of paired ratios)", ratio, "x",
+                target=V2_CPU_LIMIT if against_v1 else None,
+                note="against refactored version 1" if against_v1 else "")
         return {"label": label, "now_cpu_s": now_s, "before_cpu_s": before_s, "paired_ratio": ratio}
     finally:
         for proc in procs:
@@ -481,9 +490,13 @@ def main(argv=None) -> int:
     p.add_argument("--instructions", action="store_true",
                    help="also count instructions per baseline run under valgrind (a few minutes)")
     p.add_argument("--before", metavar="REV", help="also time baseline runs of git revision REV, interleaved with these")
+    p.add_argument("--v1", action="store_true",
+                   help=f"--before {V1_REFACTORED}, the refactored version 1 (target: at most {V2_CPU_LIMIT:g}x its CPU)")
     p.add_argument("--before-tree", metavar="DIR", type=Path, help="the same with the source tree DIR")
     p.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = p.parse_args(argv)
+    if args.v1:
+        args.before = args.before or V1_REFACTORED
 
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(HERE))

@@ -13,6 +13,7 @@ which outputs are bit-identical across machines (all of them) and how that is te
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -116,12 +117,19 @@ def log(x):
     return out if out.ndim else float(out)
 
 
+@functools.lru_cache(maxsize=1024)
+def _power_scalar(base: float, exponent: float) -> float:
+    """power() of two numbers, remembered: a step asks for the same growth factors many times (every
+    firm's plan and cash flow at the same t)."""
+    if base == 0.0:
+        return 0.0 if exponent > 0 else (1.0 if exponent == 0 else math.inf)
+    return exp(exponent * log(base))
+
+
 def power(base, exponent):
     """base ** exponent for base > 0 (exp(exponent log base)); base 0 gives 0 for a positive exponent."""
     if isinstance(base, (float, int)) and isinstance(exponent, (float, int)):
-        if base == 0.0:
-            return 0.0 if exponent > 0 else (1.0 if exponent == 0 else math.inf)
-        return exp(float(exponent) * log(float(base)))
+        return _power_scalar(float(base), float(exponent))
     b = np.asarray(base, dtype=float)
     return np.where(b == 0.0, np.where(np.asarray(exponent) > 0, 0.0, 1.0), exp(exponent * log(np.where(b == 0.0, 1.0, b))))
 
