@@ -31,7 +31,7 @@ def dashboard(df: pd.DataFrame, events: pd.DataFrame, summary: dict, path: Path)
     a.set_title("Dry-powder pool ($bn)")
     b = a.twinx()
     b.bar(weeks, df["funding_shortfall_bn"], color="#d62728", alpha=0.6, width=1.0)
-    b.set_ylabel("unabsorbed funding ($bn/wk)", color="#d62728")
+    b.set_ylabel("private raises not funded ($bn/wk)", color="#d62728")
 
     a = ax[0, 1]
     a.plot(weeks, df["ust10y_pct"], label="10y Treasury (%)", color="#1f77b4")
@@ -56,18 +56,20 @@ def dashboard(df: pd.DataFrame, events: pd.DataFrame, summary: dict, path: Path)
 
     a = ax[1, 1]
     if len(events):
-        forced = events[events["constraint"].isin([c.value for c in CONSTRAINT_COLOURS])]
-        pivot = forced.pivot_table(index="step", columns="constraint", values="value_bn", aggfunc="sum").reindex(
+        sales = events[events["constraint"].isin([c.value for c in CONSTRAINT_COLOURS]) & (events["value_bn"] > 0)]
+        pivot = sales.pivot_table(index="step", columns="constraint", values="value_bn", aggfunc="sum").reindex(
             weeks, fill_value=0.0).fillna(0.0)
         bottom = None
         for c in pivot.columns:
-            a.bar(pivot.index, pivot[c], bottom=bottom, color=CONSTRAINT_COLOURS.get(c), label=c, width=1.0)
+            a.bar(pivot.index, pivot[c], bottom=bottom, color=CONSTRAINT_COLOURS.get(c), width=1.0,
+                  label=c + ("" if Constraint(c).forced else " (scheduled)"))
             bottom = pivot[c] if bottom is None else bottom + pivot[c]
-    a.set_title("Forced sales by constraint ($bn/wk)")
+    a.set_title("Sales holders had to make ($bn/wk): forced and scheduled")
     b = a.twinx()
     b.step(weeks, df["defaults_total"], color="black", where="post", label="defaults (cum.)")
     b.set_ylabel("defaults (cumulative)")
-    a.legend(fontsize=8, loc="upper left")
+    if a.get_legend_handles_labels()[0]:
+        a.legend(fontsize=8, loc="upper left")
 
     a = ax[1, 2]
     a.bar(weeks, df["cascade_rounds"], color="#7f7f7f", width=1.0)
