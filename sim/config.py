@@ -56,7 +56,7 @@ class Config(_Strict):
     name: str = Field("baseline", min_length=1, max_length=NAME_MAX_CHARS,
                       description="scenario name; names the run folder, so: letters, digits, '.', '_', '-'")
     description: str = ""
-    seed: int = Field(20260101, ge=0, lt=2**63)
+    seed: int = Field(20260101, ge=0, lt=2**63, description="seed of the model's random generator (--seed overrides it)")
     simulation: SimulationConfig = SimulationConfig()
     dry_powder: DryPowderConfig = DryPowderConfig()
     rates: RatesConfig = RatesConfig()

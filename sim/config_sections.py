@@ -121,7 +121,7 @@ class HyperscalerFirm(_Strict):
     capex_2026_bn: float = Field(ge=0, le=5000, description="2026 capex, $bn (at most $5tn, seven times the five firms' combined 2026 plans)")
     ocf_bn: float = Field(ge=0, description="2025 operating cash flow, $bn/yr")
     cash_bn: float = Field(ge=0, description="cash and short-term investments (Treasuries and marketable securities included), $bn")
-    debt_bn: float = Field(ge=0)
+    debt_bn: float = Field(ge=0, description="debt outstanding at t=0 (bonds, leases), $bn")
     buybacks_bn: float = Field(ge=0, description="$bn/yr, halted first when FCF turns negative")
     dividends_bn: float = Field(ge=0, description="$bn/yr")
     ai_revenue_share: float = Field(ge=0, le=1, description="share of AI revenue earned")
@@ -171,7 +171,7 @@ class HyperscalerConfig(_Strict):
 
 
 class NeocloudConfig(_Strict):
-    count: int = Field(12, ge=0, le=20000)
+    count: int = Field(12, ge=0, le=20000, description="neoclouds modelled (the fleet is split among them)")
     gpu_value_bn: float = Field(90.0, ge=0, le=10000, description="GPU fleet of all neoclouds at t=0, $bn (at most $10tn, twenty years of AI data-centre capex at 2026 rates)")
     cash_bn: float = Field(10.0, ge=0, description="cash of all neoclouds at t=0, $bn")
     advance_rate: float = Field(0.65, ge=0, lt=1, description="mean loan / fleet value at origination (private credit 55-65%)")
@@ -180,7 +180,7 @@ class NeocloudConfig(_Strict):
     cure_weeks: int = Field(4, ge=1, le=52, description="a breach is cured over this many weeks (waiver period)")
     haircut_slope: float = Field(0.25, ge=0, le=1, description="haircut widening per unit fall of the used-GPU price")
     rent_yield: float = Field(0.45, ge=0, description="rental revenue per $ of fleet value at t=0, per yr")
-    utilisation: float = Field(0.85, ge=0, le=1)
+    utilisation: float = Field(0.85, ge=0, le=1, description="share of the fleet rented out")
     opex_share: float = Field(0.35, ge=0, le=1, description="operating cost as share of rental revenue")
     loan_rate_pct: float = Field(11.0, ge=0, le=50, description="coupon on GPU-backed loans, %")
     amortisation_years: float = Field(3.5, gt=0, description="GPU loans amortise straight-line over this life")
@@ -202,13 +202,13 @@ class GPUConfig(_Strict):
 
 
 class PrivateCreditConfig(_Strict):
-    count: int = Field(20, ge=0, le=20000)
+    count: int = Field(20, ge=0, le=20000, description="private-credit funds modelled (NAV split among them)")
     nav_bn: float = Field(600.0, gt=0, description="NAV of the modelled funds at t=0, $bn (positive: a fund without capital cannot lend; count: 0 models no private credit)")
     fund_leverage: float = Field(0.4, ge=0, le=10, description="fund-level borrowing / NAV")
     software_loan_share: float = Field(0.25, ge=0, le=1, description="share of gross assets in software loans")
     liquid_share: float = Field(0.12, ge=0, le=1, description="share of gross assets in liquid bonds and cash")
     software_pd_slope: float = Field(0.6, ge=0, description="loss rate on software loans per unit fall of saas price")
-    software_lgd: float = Field(0.6, ge=0, le=1)
+    software_lgd: float = Field(0.6, ge=0, le=1, description="loss given default on software loans")
     loan_yield_pct: float = Field(10.0, ge=0, le=50, description="yield on the software loan book, %")
     redemption_base_per_qtr: float = Field(0.02, ge=0, le=1, description="redemption requests with no losses, share of NAV per quarter")
     redemption_sensitivity: float = Field(2.5, ge=0, description="extra requests per unit of NAV loss over the last quarter")
@@ -229,9 +229,9 @@ class PrivateCreditConfig(_Strict):
 
 
 class SovereignConfig(_Strict):
-    count: int = Field(6, ge=0, le=2000)
+    count: int = Field(6, ge=0, le=2000, description="sovereign funds modelled (AUM split among them)")
     aum_bn: float = Field(1500.0, gt=0, description="liquid AUM of the modelled funds at t=0, $bn (positive: count: 0 models no sovereign funds)")
-    cash_share: float = Field(0.05, ge=0, le=1)
+    cash_share: float = Field(0.05, ge=0, le=1, description="share of AUM held as cash at t=0")
     commitments_bn: float = Field(150.0, ge=0, description="undrawn commitments to AI labs at t=0, $bn")
     hedge_fund_share: float = Field(0.05, ge=0, le=1, description="share of AUM in hedge-fund shares")
     conviction_order: tuple[str, ...] = Field(
@@ -250,13 +250,13 @@ class SovereignConfig(_Strict):
 
 
 class HedgeFundConfig(_Strict):
-    count: int = Field(20, ge=0, le=20000)
+    count: int = Field(20, ge=0, le=20000, description="hedge funds modelled (capital split among them)")
     equity_bn: float = Field(500.0, ge=0, le=50000, description="capital of the modelled funds, $bn (at most $50tn, ten times the whole hedge-fund industry)")
     leverage: float = Field(2.9, ge=1, le=100, description="gross assets / equity (prime-broker gross leverage)")
     vol_window_weeks: int = Field(13, ge=2, le=104, description="window of realised volatility for margins, weeks")
     redemption_base_per_qtr: float = Field(0.0, ge=0, le=1, description="requests with no losses, net of subscriptions, share of NAV per quarter")
     redemption_sensitivity: float = Field(0.5, ge=0, description="extra requests per unit of NAV loss over the last quarter")
-    redemption_lag_steps: int = Field(4, ge=0, le=52)
+    redemption_lag_steps: int = Field(4, ge=0, le=52, description="weeks between request and payment")
     sovereign_share: float = Field(0.2, ge=0, le=1, description="share of HF capital from sovereign funds")
     financing_spread_bp: float = Field(50.0, ge=0, description="prime-broker rate over the policy rate, bp")
     leverage_dispersion: float = Field(0.2, ge=0, le=2, description="funds' leverage around the mean: lognormal sigma (at least 1x)")
@@ -277,9 +277,9 @@ class HedgeFundConfig(_Strict):
 
 
 class RetailConfig(_Strict):
-    holders: int = Field(10_000, ge=0, le=10_000_000)
+    holders: int = Field(10_000, ge=0, le=10_000_000, description="retail accounts modelled (wealth split among them)")
     wealth_bn: float = Field(3000.0, ge=0, le=100000, description="equity of the modelled retail accounts, $bn (at most $100tn, about all US household financial assets)")
-    cash_share: float = Field(0.1, ge=0, le=1)
+    cash_share: float = Field(0.1, ge=0, le=1, description="share of each account held as cash at t=0")
     margin_share: float = Field(0.15, ge=0, le=1, description="share of holders trading on margin")
     margin_leverage: float = Field(1.8, ge=1, le=50, description="assets / equity of margin accounts")
     momentum_sensitivity: float = Field(0.5, ge=0, description="share of cash put to work per unit of 13-week return")
