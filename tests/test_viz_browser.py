@@ -183,12 +183,28 @@ def _play(page) -> float:
     while end - start < PLAY_SECONDS and end_week < 78:
         time.sleep(0.2)
         end_week, end = _week(page), time.perf_counter()
-    pause = _mesa_button(page, "❚❚")
-    if pause.is_enabled():                     # (disabled once the run has reached its horizon)
-        pause.click()
-        page.wait_for_selector(".v-navigation-drawer button:has-text('▶')")
+    _pause(page)
     assert end_week > start_week
     return (end_week - start_week) / (end - start)
+
+
+def _pause(page, attempts: int = 6) -> None:
+    """Press Pause until the page shows Play again. A click that lands while the page redraws the
+    controls can be lost (the run then plays on); the button is disabled once the run reaches its
+    horizon, which also ends the play."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    play = page.locator(".v-navigation-drawer button", has_text="▶")
+    for _ in range(attempts):
+        pause = _mesa_button(page, "❚❚")
+        if play.count() or (pause.count() and not pause.is_enabled()):
+            return
+        try:
+            pause.click(timeout=5_000)
+            play.first.wait_for(state="visible", timeout=8_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"Pause never took effect after {attempts} clicks (week {_week(page)})")
 
 
 def _settled_week(page) -> int:
